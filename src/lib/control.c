@@ -1,0 +1,241 @@
+/*
+ * control - the instance root and control files.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "xio.h"
+
+#ifndef VDMAIL_ROOT_DEFAULT
+#define VDMAIL_ROOT_DEFAULT "/var/vdmail"
+#endif
+#ifndef VDMAIL_LIBEXEC_DEFAULT
+#define VDMAIL_LIBEXEC_DEFAULT "/usr/local/libexec/vdmail"
+#endif
+
+int
+privileged(void)
+{
+	return getuid() != geteuid() || getgid() != getegid();
+}
+
+static const char *
+env_or(const char *var, const char *def)
+{
+	const char *v;
+
+	if (privileged())
+		return def;
+	v = getenv(var);
+	return v != NULL && v[0] == '/' ? v : def;
+}
+
+const char *
+vdmail_root(void)
+{
+	return env_or("VDMAIL_ROOT", VDMAIL_ROOT_DEFAULT);
+}
+
+const char *
+vdmail_libexec(void)
+{
+	return env_or("VDMAIL_LIBEXEC", VDMAIL_LIBEXEC_DEFAULT);
+}
+
+static int
+join(char *buf, size_t size, const char *a, const char *b)
+{
+	int r = snprintf(buf, size, "%s/%s", a, b);
+
+	if (r < 0 || (size_t)r >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+root_path(char *buf, size_t size, const char *sub)
+{
+	return join(buf, size, vdmail_root(), sub);
+}
+
+int
+libexec_path(char *buf, size_t size, const char *prog)
+{
+	return join(buf, size, vdmail_libexec(), prog);
+}
+
+/* Read a whole file of at most CONTROL_BYTES_MAX bytes; 0 when missing. */
+static int
+slurp(const char *path, char **data, size_t *len)
+{
+	struct stat st;
+	char *p;
+	size_t n = 0;
+	int fd, e;
+
+	*data = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EISDIR;
+		goto fail;
+	}
+	if (st.st_size > CONTROL_BYTES_MAX) {
+		errno = EFBIG;
+		goto fail;
+	}
+	p = malloc((size_t)st.st_size + 1);
+	if (p == NULL)
+		goto fail;
+	while (n < (size_t)st.st_size) {
+		ssize_t r = xread(fd, p + n, (size_t)st.st_size - n);
+
+		if (r < 0) {
+			e = errno;
+			free(p);
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;		/* shrank while we read: take what is there */
+		n += (size_t)r;
+	}
+	close(fd);
+	p[n] = '\0';
+	*data = p;
+	*len = n;
+	return 1;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int
+control_list(const char *name, int fold, struct strlist *l)
+{
+	char path[PATH_BYTES_MAX], sub[PATH_BYTES_MAX];
+	char *p, *end;
+	size_t len, cap = 0;
+	int r;
+
+	l->v = NULL;
+	l->n = 0;
+	l->data = NULL;
+	if (snprintf(sub, sizeof sub, "control/%s", name) >= (int)sizeof sub ||
+	    root_path(path, sizeof path, sub) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	r = slurp(path, &l->data, &len);
+	if (r <= 0)
+		return r;
+	for (p = l->data, end = l->data + len; p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *e = nl != NULL ? nl : end;
+		char *s = p;
+
+		p = nl != NULL ? nl + 1 : end;
+		*e = '\0';
+		while (s < e && isspace((unsigned char)*s))
+			s++;
+		while (e > s && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (s == e || *s == '#')
+			continue;
+		if (memchr(s, '\0', (size_t)(e - s)) != NULL)
+			continue;	/* a NUL byte cannot be an entry */
+		if (fold)
+			for (char *c = s; c < e; c++)
+				*c = (char)tolower((unsigned char)*c);
+		if (l->n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **nv = realloc(l->v, ncap * sizeof *nv);
+
+			if (nv == NULL) {
+				strlist_free(l);
+				errno = ENOMEM;
+				return -1;
+			}
+			l->v = nv;
+			cap = ncap;
+		}
+		l->v[l->n++] = s;
+	}
+	return 1;
+}
+
+void
+strlist_free(struct strlist *l)
+{
+	free(l->v);
+	free(l->data);
+	l->v = NULL;
+	l->data = NULL;
+	l->n = 0;
+}
+
+int
+control_line(const char *name, char *buf, size_t size, const char *def)
+{
+	struct strlist l;
+	const char *v = def;
+	int r = control_list(name, 0, &l);
+
+	if (r < 0)
+		return -1;
+	if (r > 0 && l.n > 0)
+		v = l.v[0];
+	else
+		r = 0;
+	if (strlen(v) >= size) {
+		strlist_free(&l);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(buf, v);
+	strlist_free(&l);
+	return r;
+}
+
+int
+control_ulong(const char *name, unsigned long *val, unsigned long def)
+{
+	char buf[64], *end;
+	unsigned long v;
+	int r = control_line(name, buf, sizeof buf, "");
+
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		*val = def;
+		return 0;
+	}
+	if (!isdigit((unsigned char)buf[0])) {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (errno != 0 || *end != '\0') {
+		errno = errno ? errno : EINVAL;
+		return -1;
+	}
+	*val = v;
+	return 1;
+}

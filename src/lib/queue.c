@@ -1,0 +1,205 @@
+/*
+ * queue - the on-disk queue's layout and message file format.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "msgid.h"
+#include "queue.h"
+#include "xio.h"
+
+size_t
+queue_header_format(char *buf, const struct queue_header *h)
+{
+	int n = snprintf(buf, QUEUE_HEADER_MAX,
+	    "%s\nid %s\ntime %lld\nenvelope %" PRIu64 "\nmessage %" PRIu64
+	    "\n\n", QUEUE_VERSION, h->id, h->time, h->envelope, h->message);
+
+	return n > 0 && n < QUEUE_HEADER_MAX ? (size_t)n : 0;
+}
+
+/* Read "key value\n" at *p; the value's text into val (NUL-terminated). */
+static int
+field(const char **p, const char *end, const char *key, char *val,
+    size_t size)
+{
+	size_t k = strlen(key), n = 0;
+	const char *q = *p;
+
+	if ((size_t)(end - q) < k + 1 || memcmp(q, key, k) != 0 || q[k] != ' ')
+		return -1;
+	q += k + 1;
+	while (q < end && *q != '\n') {
+		if (n + 1 >= size)
+			return -1;
+		val[n++] = *q++;
+	}
+	if (q == end || n == 0)
+		return -1;
+	val[n] = '\0';
+	*p = q + 1;
+	return 0;
+}
+
+static int
+number(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0' ? 0 : -1;
+}
+
+int
+queue_header_parse(const char *buf, size_t len, struct queue_header *h)
+{
+	const char *p = buf, *end = buf + (len < QUEUE_HEADER_MAX ? len :
+	    QUEUE_HEADER_MAX);
+	size_t vl = strlen(QUEUE_VERSION);
+	char v[64];
+	uint64_t t;
+
+	if ((size_t)(end - p) < vl + 1 || memcmp(p, QUEUE_VERSION, vl) != 0 ||
+	    p[vl] != '\n')
+		return -1;
+	p += vl + 1;
+	if (field(&p, end, "id", h->id, sizeof h->id) == -1 ||
+	    !msgid_valid(h->id))
+		return -1;
+	if (field(&p, end, "time", v, sizeof v) == -1 || number(v, &t) == -1)
+		return -1;
+	h->time = (long long)t;
+	if (field(&p, end, "envelope", v, sizeof v) == -1 ||
+	    number(v, &h->envelope) == -1)
+		return -1;
+	if (field(&p, end, "message", v, sizeof v) == -1 ||
+	    number(v, &h->message) == -1)
+		return -1;
+	if (p >= end || *p != '\n')
+		return -1;
+	h->length = (size_t)(p + 1 - buf);
+	return 0;
+}
+
+/* The envelope's form: F addr \0, at least one T addr \0, then \0. */
+static int
+envelope_ok(const char *e, size_t n)
+{
+	size_t i = 0, rcpts = 0;
+
+	if (n < 2 || e[0] != 'F')
+		return 0;
+	for (;;) {
+		const char *z = memchr(e + i, '\0', n - i);
+
+		if (z == NULL)
+			return 0;
+		i = (size_t)(z - e) + 1;
+		if (i >= n)
+			return 0;
+		if (e[i] == '\0')
+			return i + 1 == n && rcpts > 0;
+		if (e[i] != 'T')
+			return 0;
+		rcpts++;
+	}
+}
+
+int
+queue_file_check(const char *path, struct queue_header *h, const char **why)
+{
+	char head[QUEUE_HEADER_MAX];
+	struct stat st;
+	char *env = NULL;
+	ssize_t r;
+	int fd, ret = 1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto ioerr;
+	r = xread(fd, head, sizeof head);
+	if (r < 0)
+		goto ioerr;
+	if (queue_header_parse(head, (size_t)r, h) == -1) {
+		*why = "malformed header";
+		goto out;
+	}
+	if ((uint64_t)st.st_size != h->length + h->envelope + h->message) {
+		*why = "size does not match header";
+		goto out;
+	}
+	if (h->envelope > 64 * 1024 * 1024) {
+		*why = "envelope too large";
+		goto out;
+	}
+	env = malloc(h->envelope + 1);
+	if (env == NULL)
+		goto ioerr;
+	r = pread(fd, env, h->envelope, (off_t)h->length);
+	if (r < 0)
+		goto ioerr;
+	if ((uint64_t)r != h->envelope || !envelope_ok(env, h->envelope)) {
+		*why = "malformed envelope";
+		goto out;
+	}
+	ret = 0;
+out:
+	free(env);
+	close(fd);
+	return ret;
+ioerr:
+	free(env);
+	close(fd);
+	return -1;
+}
+
+int
+queue_make(const char *dir)
+{
+	static const char *const sub[] = { "tmp", "new", "mess", "state",
+	    "lock" };
+	char path[4096], ver[sizeof QUEUE_VERSION + 1];
+	int n;
+
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
+		return -1;
+	for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
+		n = snprintf(path, sizeof path, "%s/%s", dir, sub[i]);
+		if (n < 0 || (size_t)n >= sizeof path)
+			return errno = ENAMETOOLONG, -1;
+		if (mkdir(path, 0750) == -1 && errno != EEXIST)
+			return -1;
+	}
+	for (const char *b = msgid_alphabet; *b != '\0'; b++) {
+		for (int k = 0; k < 2; k++) {
+			n = snprintf(path, sizeof path, "%s/%s/%c", dir,
+			    k ? "state" : "mess", *b);
+			if (n < 0 || (size_t)n >= sizeof path)
+				return errno = ENAMETOOLONG, -1;
+			if (mkdir(path, 0750) == -1 && errno != EEXIST)
+				return -1;
+		}
+	}
+	n = snprintf(path, sizeof path, "%s/lock/trigger", dir);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return errno = ENAMETOOLONG, -1;
+	if (mkfifo(path, 0620) == -1 && errno != EEXIST)
+		return -1;
+	n = snprintf(path, sizeof path, "%s/VERSION", dir);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return errno = ENAMETOOLONG, -1;
+	memcpy(ver, QUEUE_VERSION "\n", sizeof ver);
+	return write_file_atomic(path, ver, strlen(ver), 0644);
+}

@@ -1,0 +1,53 @@
+/*
+ * queue - the on-disk queue: its layout and the message file format.
+ * vdmail-queue(5) documents both.
+ *
+ *   queue/VERSION       "vdmail-queue 1"
+ *   queue/tmp/ID        being written by queue-inject; never a message
+ *   queue/new/ID        committed, not yet taken up by queue-run
+ *   queue/mess/B/ID     taken up by queue-run (B: the id's last character)
+ *   queue/state/B/ID    queue-run's per-recipient record
+ *   queue/lock/trigger  FIFO: queue-inject writes a byte after a commit
+ *
+ * A message file is a short text header, then the envelope, then the
+ * message, so that a delivery can read the message from an offset to EOF:
+ *
+ *   vdmail-queue 1\n  id ID\n  time T\n  envelope N\n  message M\n  \n
+ *   N bytes: F sender \0 (T recipient \0)... \0
+ *   M bytes: the message, LF line ends
+ */
+#ifndef VDMAIL_QUEUE_H
+#define VDMAIL_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define QUEUE_VERSION "vdmail-queue 1"
+
+enum {
+	QUEUE_HEADER_MAX = 256,
+	QUEUE_BUCKETS = 32
+};
+
+struct queue_header {
+	char id[32];
+	long long time;
+	uint64_t envelope;	/* bytes */
+	uint64_t message;	/* bytes */
+	size_t length;		/* of the header itself */
+};
+
+/* Format the header into buf (QUEUE_HEADER_MAX); its length, or 0. */
+size_t queue_header_format(char *buf, const struct queue_header *h);
+/* Parse a header from the first bytes of a file; 0, or -1 when malformed. */
+int queue_header_parse(const char *buf, size_t len, struct queue_header *h);
+/*
+ * Check a whole message file at path: header, sizes, envelope form.
+ * 0 whole; 1 malformed or cut short (why in *why); -1 on I/O error.
+ */
+int queue_file_check(const char *path, struct queue_header *h,
+    const char **why);
+/* Make the queue's directories under dir (the queue itself); 0 or -1. */
+int queue_make(const char *dir);
+
+#endif

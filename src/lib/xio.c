@@ -1,0 +1,84 @@
+/*
+ * xio - EINTR-safe reads and writes, checked to the last byte.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "xio.h"
+
+ssize_t
+xread(int fd, void *buf, size_t len)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, buf, len);
+	while (r == -1 && errno == EINTR);
+	return r;
+}
+
+int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {		/* no progress: do not spin */
+			errno = EIO;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Make a directory's entries (a new name, a removed one) durable. */
+int
+fsync_dir(const char *dir)
+{
+	int fd, r, e;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	r = fsync(fd);
+	e = errno;
+	if (close(fd) == -1 && r == 0)
+		return -1;
+	errno = e;
+	return r;
+}
+
+/* close(2), where EINTR still means the descriptor is gone (Linux, POSIX.1-2008 leaves it open to the system). */
+int
+close_checked(int fd)
+{
+	if (close(fd) == -1 && errno != EINTR)
+		return -1;
+	return 0;
+}
+
+int
+wait_readable(int fd, int ms)
+{
+	struct pollfd p;
+	int r;
+
+	p.fd = fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	do
+		r = poll(&p, 1, ms);
+	while (r == -1 && errno == EINTR);
+	return r < 0 ? -1 : r;
+}
