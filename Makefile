@@ -13,10 +13,10 @@ MANDIR ?= $(PREFIX)/share/man
 ROOT ?= /var/vdmail
 BUILD ?= build
 
-BIN = vdmail-init
-LIBEXEC = queue-inject smtp-accept
-LIBMODS = die xio line control addr msgid atomic queue
-UNITS = $(LIBMODS)
+BIN = vdmail-init maildirmake
+LIBEXEC = queue-inject smtp-accept maildir-store
+LIBMODS = die xio line control addr msgid atomic queue maildir
+UNITS = die xio line control addr msgid atomic queue
 
 XCFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -Wpedantic -Wshadow \
 	-Wformat=2 -Wconversion -Wno-sign-conversion

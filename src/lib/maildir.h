@@ -1,0 +1,34 @@
+/*
+ * maildir - deliver into a Maildir: tmp/, fsync, new/.
+ */
+#ifndef VDMAIL_MAILDIR_H
+#define VDMAIL_MAILDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum {
+	MAILDIR_NAME_MAX = 256
+};
+
+enum maildir_status {
+	MAILDIR_OK = 0,
+	MAILDIR_TOOBIG = 1,	/* over the caller's limit: nothing left behind */
+	MAILDIR_ERR = -1	/* errno says why: nothing left behind */
+};
+
+/*
+ * Store prefix (prefixlen bytes, e.g. Return-Path and Delivered-To lines)
+ * followed by the bytes of fd from offset off to its end (off < 0: read
+ * fd from where it stands, for pipes) into dir: a unique name in tmp/,
+ * fsync, link into new/, fsync new/, unlink the tmp/ name.  max > 0
+ * limits the bytes read from fd.  The new file's name goes to name
+ * (MAILDIR_NAME_MAX bytes) when it is not NULL.
+ */
+int maildir_store(const char *dir, const char *prefix, size_t prefixlen,
+    int fd, off_t off, uint64_t max, char *name);
+/* Make dir, dir/tmp, dir/new, dir/cur (mode 0700); existing ones are fine. */
+int maildir_make(const char *dir);
+
+#endif
