@@ -14,8 +14,8 @@ ROOT ?= /var/vdmail
 BUILD ?= build
 
 BIN = vdmail-init maildirmake
-LIBEXEC = queue-inject smtp-accept maildir-store
-LIBMODS = die xio line control addr msgid atomic queue maildir
+LIBEXEC = queue-inject smtp-accept maildir-store vdomain-route
+LIBMODS = die xio line control addr msgid atomic queue maildir route
 UNITS = die xio line control addr msgid atomic queue
 
 XCFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -Wpedantic -Wshadow \
