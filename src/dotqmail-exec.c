@@ -1,0 +1,689 @@
+/*
+ * dotqmail-exec - deliver one message to one local address by its .qmail
+ * file, as qmail-local does.
+ *
+ * Usage:  dotqmail-exec USER HOME LOCAL DASH EXT DOMAIN SENDER
+ * fd 0:   the message (a regular file is read in place; a pipe is first
+ *         copied to an unlinked temporary file).
+ * Exit:   0 delivered (every line, or up to a program's exit 99); 100
+ *         permanent failure, the reason on stderr; 111 temporary failure.
+ *
+ * Never runs as root.  Address text reaches programs only through their
+ * environment and stdin, never through the command text.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "control.h"
+#include "die.h"
+#include "dotqmail.h"
+#include "inject.h"
+#include "maildir.h"
+#include "xio.h"
+
+enum {
+	DOTQMAIL_BYTES_MAX = 1024 * 1024,	/* a larger .qmail file is refused */
+	HEADER_SCAN_MAX = 4 * 1024 * 1024,	/* header bytes read for loops */
+	HOPS_MAX = 100,
+	FORWARDS_MAX = 1000,
+	REPORT_BYTES = 1000,			/* of a program's output */
+	LOCK_SECONDS = 30,
+	STALE_LOCK_SECONDS = 300
+};
+
+static const char *user, *home, *local, *dash, *ext, *domain, *sender;
+static char recipient[2 * ADDR_BYTES_MAX + 2];
+static char newsender[2 * ADDR_BYTES_MAX + 16];
+static char dtline[2 * ADDR_BYTES_MAX + 32];
+static char rpline[ADDR_BYTES_MAX + 32];
+static char ufline[ADDR_BYTES_MAX + 64];
+static const char *deflt;		/* $DEFAULT, or NULL */
+static off_t base;			/* where the message starts on fd 0 */
+static char *fwd[FORWARDS_MAX];
+static size_t nfwd;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Make fd 0 a seekable file and note where the message starts. */
+static void
+seekable_input(void)
+{
+	struct stat st;
+	char path[] = "/tmp/dotqmail-exec.XXXXXX";
+	char buf[65536];
+	int fd;
+
+	if (fstat(0, &st) == -1)
+		die_sys(QEXIT_TEMP, "stdin");
+	if (S_ISREG(st.st_mode)) {
+		base = lseek(0, 0, SEEK_CUR);
+		if (base == -1)
+			die_sys(QEXIT_TEMP, "stdin");
+		return;
+	}
+	fd = mkstemp(path);
+	if (fd == -1)
+		die_sys(QEXIT_TEMP, "spool %s", path);
+	unlink(path);
+	for (;;) {
+		ssize_t r = xread(0, buf, sizeof buf);
+
+		if (r < 0)
+			die_sys(QEXIT_TEMP, "read stdin");
+		if (r == 0)
+			break;
+		if (write_all(fd, buf, (size_t)r) == -1)
+			die_sys(QEXIT_TEMP, "spool stdin");
+	}
+	if (dup2(fd, 0) == -1)
+		die_sys(QEXIT_TEMP, "spool stdin");
+	close(fd);
+	base = 0;
+}
+
+/* Loops: our own Delivered-To line, or too many hops.  Permanent. */
+static void
+check_loops(void)
+{
+	char buf[65536], line[1024];
+	size_t ln = 0, total = 0, want = strlen(recipient);
+	off_t off = base;
+	unsigned hops = 0;
+	int bol = 1, toolong = 0;
+
+	for (;;) {
+		ssize_t r = pread(0, buf, sizeof buf, off);
+
+		if (r < 0)
+			die_sys(QEXIT_TEMP, "read message");
+		if (r == 0)
+			return;
+		off += r;
+		for (ssize_t i = 0; i < r; i++) {
+			char c = buf[i];
+
+			if (c != '\n') {
+				if (ln < sizeof line - 1)
+					line[ln++] = c;
+				else
+					toolong = 1;
+				bol = 0;
+				continue;
+			}
+			if (bol)
+				return;		/* the blank line ends the header */
+			line[ln] = '\0';
+			if (strncasecmp(line, "received:", 9) == 0)
+				hops++;
+			if (strncasecmp(line, "delivered-to:", 13) == 0) {
+				const char *v = line + 13;
+
+				hops++;
+				while (*v == ' ' || *v == '\t')
+					v++;
+				if (!toolong && strlen(v) == want &&
+				    strcasecmp(v, recipient) == 0)
+					die(QEXIT_PERM, "This message is looping: it already has my Delivered-To line. (#5.4.6)");
+			}
+			if (hops >= HOPS_MAX)
+				die(QEXIT_PERM, "This message is looping: it has too many Received or Delivered-To lines. (#5.4.6)");
+			ln = 0;
+			toolong = 0;
+			bol = 1;
+		}
+		total += (size_t)r;
+		if (total > HEADER_SCAN_MAX)
+			return;
+	}
+}
+
+static void
+paternalism(const char *path, const struct stat *st)
+{
+	unsigned long on = 1;
+
+	if (control_ulong("paternalism", &on, 1) < 0)
+		die_sys(QEXIT_TEMP, "control/paternalism");
+	if (on && (st->st_mode & 022) != 0)
+		die(QEXIT_TEMP, "%s is writable by group or others: fix its mode (#4.7.0)", path);
+}
+
+/* "HOST2" etc.: s with its last k dot-parts cut off; "" when too few. */
+static void
+hostpart(char *dst, size_t size, const char *s, int k)
+{
+	size_t n = strlen(s);
+
+	while (k-- > 0) {
+		while (n > 0 && s[n - 1] != '.')
+			n--;
+		if (n == 0)
+			break;
+		n--;
+	}
+	snprintf(dst, size, "%.*s", (int)n, s);
+}
+
+/* "EXT2" etc.: s after its first k-1 dashes; "" when too few. */
+static const char *
+extpart(const char *s, int k)
+{
+	while (k-- > 1) {
+		s = strchr(s, '-');
+		if (s == NULL)
+			return "";
+		s++;
+	}
+	return s;
+}
+
+static char **
+program_env(void)
+{
+	static char *env[40];
+	static char vars[24][2 * ADDR_BYTES_MAX + 64];
+	const char *inherit[] = { "VDMAIL_ROOT", "VDMAIL_LIBEXEC", "QMAILQUEUE",
+	    "TZ" };
+	char h[DOMAIN_BYTES_MAX + 1];
+	size_t n = 0, v = 0;
+
+#define SETV(...) do { \
+	snprintf(vars[v], sizeof vars[v], __VA_ARGS__); \
+	env[n++] = vars[v++]; \
+} while (0)
+	SETV("PATH=/usr/local/bin:/usr/bin:/bin");
+	SETV("USER=%s", user);
+	SETV("HOME=%s", home);
+	SETV("LOCAL=%s", local);
+	SETV("HOST=%s", domain);
+	hostpart(h, sizeof h, domain, 1);
+	SETV("HOST2=%s", h);
+	hostpart(h, sizeof h, domain, 2);
+	SETV("HOST3=%s", h);
+	hostpart(h, sizeof h, domain, 3);
+	SETV("HOST4=%s", h);
+	SETV("EXT=%s", ext);
+	SETV("EXT2=%s", extpart(ext, 2));
+	SETV("EXT3=%s", extpart(ext, 3));
+	SETV("EXT4=%s", extpart(ext, 4));
+	if (deflt != NULL)
+		SETV("DEFAULT=%s", deflt);
+	SETV("SENDER=%s", sender);
+	SETV("NEWSENDER=%s", newsender);
+	SETV("RECIPIENT=%s", recipient);
+	SETV("DTLINE=%s", dtline);
+	SETV("RPLINE=%s", rpline);
+	SETV("UFLINE=%s", ufline);
+#undef SETV
+	for (size_t i = 0; i < sizeof inherit / sizeof inherit[0]; i++) {
+		const char *val = getenv(inherit[i]);
+
+		if (val != NULL && strlen(val) < sizeof vars[v] - 32) {
+			snprintf(vars[v], sizeof vars[v], "%s=%s", inherit[i],
+			    val);
+			env[n++] = vars[v++];
+		}
+	}
+	env[n] = NULL;
+	return env;
+}
+
+/* Run "|command": 0 go on, 99 stop; a failure ends the program. */
+static int
+run_program(const char *cmd)
+{
+	posix_spawn_file_actions_t fa;
+	char report[REPORT_BYTES + 1], buf[4096];
+	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	size_t rn = 0;
+	int p[2], status, code;
+	pid_t pid;
+
+	if (lseek(0, base, SEEK_SET) == -1)
+		die_sys(QEXIT_TEMP, "rewind message");
+	if (pipe(p) == -1)
+		die_sys(QEXIT_TEMP, "pipe");
+	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	fcntl(p[1], F_SETFD, FD_CLOEXEC);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	if (posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, program_env()) != 0)
+		die_sys(QEXIT_TEMP, "run /bin/sh");
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	for (;;) {
+		ssize_t r = xread(p[0], buf, sizeof buf);
+
+		if (r <= 0)
+			break;
+		for (ssize_t i = 0; i < r && rn < REPORT_BYTES; i++)
+			report[rn++] = buf[i] == '\n' ? ' ' : buf[i];
+	}
+	close(p[0]);
+	while (rn > 0 && report[rn - 1] == ' ')
+		rn--;
+	report[rn] = '\0';
+	for (size_t i = 0; i < rn; i++)
+		if ((unsigned char)report[i] < 0x20)
+			report[i] = '?';
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			die_sys(QEXIT_TEMP, "wait for program");
+	if (WIFSIGNALED(status))
+		die(QEXIT_TEMP, "program killed by signal %d: %s",
+		    WTERMSIG(status), report);
+	code = WEXITSTATUS(status);
+	switch (code) {
+	case 0:
+		return 0;
+	case 99:
+		return 99;
+	case 100: case 64: case 65: case 70: case 76: case 77: case 78:
+	case 112:
+		die(QEXIT_PERM, "%s", rn ? report : "program refused the message");
+	default:
+		die(QEXIT_TEMP, "program exited %d: %s", code,
+		    rn ? report : "temporary failure");
+	}
+}
+
+static void
+deliver_maildir(const char *dir)
+{
+	char prefix[sizeof rpline + sizeof dtline];
+	int r;
+
+	snprintf(prefix, sizeof prefix, "%s%s", rpline, dtline);
+	r = maildir_store(dir, prefix, strlen(prefix), 0, base, 0, NULL);
+	if (r != MAILDIR_OK)
+		die_sys(QEXIT_TEMP, "maildir %s", dir);
+}
+
+struct wbuf {
+	int fd;
+	size_t len;
+	char b[65536];
+};
+
+static int
+wput(struct wbuf *w, const char *s, size_t n)
+{
+	if (w->len + n > sizeof w->b) {
+		if (write_all(w->fd, w->b, w->len) == -1)
+			return -1;
+		w->len = 0;
+		if (n > sizeof w->b)
+			return write_all(w->fd, s, n);
+	}
+	memcpy(w->b + w->len, s, n);
+	w->len += n;
+	return 0;
+}
+
+static int
+put_gts(struct wbuf *w, size_t n)
+{
+	while (n-- > 0)
+		if (wput(w, ">", 1) == -1)
+			return -1;
+	return 0;
+}
+
+static int
+dotlock(const char *lock)
+{
+	for (int i = 0; i < LOCK_SECONDS * 10; i++) {
+		struct stat st;
+		int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		if (fd != -1) {
+			close(fd);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -1;
+		if (stat(lock, &st) == 0 &&
+		    time(NULL) - st.st_mtime > STALE_LOCK_SECONDS)
+			unlink(lock);
+		else
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+	}
+	errno = EWOULDBLOCK;
+	return -1;
+}
+
+static void
+deliver_mbox(const char *path)
+{
+	static struct wbuf w;
+	char lock[PATH_BYTES_MAX], buf[65536];
+	struct flock fl;
+	off_t orig, off = base;
+	int fd, e, last = '\n', cand = 1;
+	size_t gts = 0, k = 0;
+
+	if ((size_t)snprintf(lock, sizeof lock, "%s.lock", path) >= sizeof lock)
+		die(QEXIT_TEMP, "mbox %s: name too long", path);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1)
+		die_sys(QEXIT_TEMP, "mbox %s", path);
+	if (dotlock(lock) == -1) {
+		/* a directory we may not write: fcntl alone must do */
+		if (errno != EACCES && errno != EROFS)
+			die_sys(QEXIT_TEMP, "mbox %s: lock %s", path, lock);
+		lock[0] = '\0';
+	}
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	alarm(LOCK_SECONDS);
+	if (fcntl(fd, F_SETLKW, &fl) == -1) {
+		e = errno;
+		if (lock[0] != '\0')
+			unlink(lock);
+		errno = e;
+		die_sys(QEXIT_TEMP, "mbox %s: lock", path);
+	}
+	alarm(0);
+	orig = lseek(fd, 0, SEEK_END);
+	if (orig == -1)
+		goto fail;
+	w.fd = fd;
+	w.len = 0;
+	if (wput(&w, ufline, strlen(ufline)) == -1 ||
+	    wput(&w, rpline, strlen(rpline)) == -1 ||
+	    wput(&w, dtline, strlen(dtline)) == -1)
+		goto fail;
+	/* the body; a line matching ^>*From  gets one more '>' */
+	for (;;) {
+		ssize_t r = pread(0, buf, sizeof buf, off);
+
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		off += r;
+		for (ssize_t i = 0; i < r; i++) {
+			char c = buf[i];
+
+			last = c;
+			if (cand) {
+				if (k == 0 && c == '>') {
+					gts++;
+					continue;
+				}
+				if (c == "From "[k]) {
+					if (++k < 5)
+						continue;
+					/* a From_ line: quote it */
+					if (wput(&w, ">", 1) == -1 ||
+					    put_gts(&w, gts) == -1 ||
+					    wput(&w, "From ", 5) == -1)
+						goto fail;
+					cand = 0;
+					continue;
+				}
+				if (put_gts(&w, gts) == -1 ||
+				    wput(&w, "From ", k) == -1)
+					goto fail;
+				cand = 0;
+			}
+			if (wput(&w, &c, 1) == -1)
+				goto fail;
+			if (c == '\n') {
+				cand = 1;
+				gts = 0;
+				k = 0;
+			}
+		}
+	}
+	if (cand && (put_gts(&w, gts) == -1 || wput(&w, "From ", k) == -1))
+		goto fail;
+	if (last != '\n' && wput(&w, "\n", 1) == -1)
+		goto fail;
+	if (wput(&w, "\n", 1) == -1 || write_all(fd, w.b, w.len) == -1 ||
+	    fsync(fd) == -1)
+		goto fail;
+	if (close_checked(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	if (lock[0] != '\0')
+		unlink(lock);
+	return;
+fail:
+	e = errno;
+	if (fd != -1) {
+		/* take back what was written: the mbox stays as it was */
+		if (orig != -1 && ftruncate(fd, orig) == 0)
+			fsync(fd);
+		close(fd);
+	}
+	if (lock[0] != '\0')
+		unlink(lock);
+	errno = e;
+	die_sys(QEXIT_TEMP, "mbox %s", path);
+}
+
+static void
+add_forward(const char *a)
+{
+	if (*a == '\0')
+		return;
+	if (nfwd >= FORWARDS_MAX)
+		die(QEXIT_PERM, "too many forwarding addresses");
+	if (strlen(a) > ADDR_BYTES_MAX || !is_clean(a, strlen(a)))
+		die(QEXIT_PERM, "forwarding address too long or malformed");
+	fwd[nfwd] = strdup(a);
+	if (fwd[nfwd] == NULL)
+		die(QEXIT_TEMP, "out of memory");
+	nfwd++;
+}
+
+static void
+send_forwards(void)
+{
+	struct inject q;
+	char buf[65536];
+	off_t off = base;
+	int code;
+
+	if (nfwd == 0)
+		return;
+	if (inject_open(&q, NULL) == -1)
+		die_sys(QEXIT_TEMP, "forward: start queue-inject");
+	if (inject_write(&q, dtline, strlen(dtline)) == -1)
+		goto done;
+	for (;;) {
+		ssize_t r = pread(0, buf, sizeof buf, off);
+
+		if (r < 0) {
+			inject_abort(&q);
+			die_sys(QEXIT_TEMP, "forward: read message");
+		}
+		if (r == 0)
+			break;
+		off += r;
+		if (inject_write(&q, buf, (size_t)r) == -1)
+			break;
+	}
+done:
+	code = inject_close(&q, newsender, (const char *const *)fwd, nfwd);
+	if (code == 0)
+		return;
+	die(code >= 11 && code <= 40 ? QEXIT_PERM : QEXIT_TEMP,
+	    "forward: %s", inject_strerror(code));
+}
+
+/* Read the .qmail file (or control/defaultdelivery) into lines. */
+static char *
+read_lines(const char *path, size_t *len)
+{
+	char *data;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+
+	if (fd == -1)
+		die_sys(QEXIT_TEMP, "open %s", path);
+	if (fstat(fd, &st) == -1)
+		die_sys(QEXIT_TEMP, "stat %s", path);
+	paternalism(path, &st);
+	if (st.st_size > DOTQMAIL_BYTES_MAX)
+		die(QEXIT_TEMP, "%s: larger than %d bytes", path,
+		    DOTQMAIL_BYTES_MAX);
+	data = malloc((size_t)st.st_size + 1);
+	if (data == NULL)
+		die(QEXIT_TEMP, "out of memory");
+	while (n < (size_t)st.st_size) {
+		ssize_t r = xread(fd, data + n, (size_t)st.st_size - n);
+
+		if (r < 0)
+			die_sys(QEXIT_TEMP, "read %s", path);
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	data[n] = '\0';
+	*len = n;
+	return data;
+}
+
+static void
+set_lines(void)
+{
+	time_t now = time(NULL);
+	char date[64], owner[PATH_BYTES_MAX], folded[ADDR_BYTES_MAX + 1];
+	struct tm tm;
+	struct stat st;
+
+	snprintf(recipient, sizeof recipient, "%s@%s", local, domain);
+	snprintf(dtline, sizeof dtline, "Delivered-To: %s\n", recipient);
+	snprintf(rpline, sizeof rpline, "Return-Path: <%s>\n", sender);
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
+	snprintf(ufline, sizeof ufline, "From %s %s\n",
+	    sender[0] != '\0' ? sender : "MAILER-DAEMON", date);
+	/* mailing lists: with .qmail-EXT-owner, bounces go to LOCAL-owner */
+	snprintf(newsender, sizeof newsender, "%s", sender);
+	dotqmail_fold(folded, sizeof folded, ext);
+	if (sender[0] != '\0' && folded[0] != '\0' &&
+	    (size_t)snprintf(owner, sizeof owner, "%s/.qmail%s%s-owner", home,
+	    dash, folded) < sizeof owner && lstat(owner, &st) == 0)
+		snprintf(newsender, sizeof newsender, "%s-owner@%s", local,
+		    domain);
+}
+
+int
+main(int argc, char **argv)
+{
+	char path[PATH_BYTES_MAX];
+	struct stat st;
+	char *data, *p, *end;
+	size_t len;
+	long def;
+	int r;
+
+	progname = "dotqmail-exec";
+	if (argc != 8)
+		usage("USER HOME LOCAL DASH EXT DOMAIN SENDER");
+	user = argv[1];
+	home = argv[2];
+	local = argv[3];
+	dash = argv[4];
+	ext = argv[5];
+	domain = argv[6];
+	sender = argv[7];
+	signal(SIGALRM, on_alarm);
+	signal(SIGPIPE, SIG_IGN);
+	if (geteuid() == 0 || getuid() == 0)
+		die(QEXIT_TEMP, "refusing to deliver as root (#4.3.0)");
+	if (home[0] != '/' || strlen(dash) > 1 ||
+	    strlen(local) > ADDR_BYTES_MAX || strlen(ext) > ADDR_BYTES_MAX ||
+	    strlen(sender) > ADDR_BYTES_MAX ||
+	    strlen(domain) > DOMAIN_BYTES_MAX)
+		die(QEXIT_PERM, "malformed arguments");
+	seekable_input();
+	if (chdir(home) == -1)
+		die_sys(QEXIT_TEMP, "home %s", home);
+	if (stat(".", &st) == -1)
+		die_sys(QEXIT_TEMP, "home %s", home);
+	paternalism(home, &st);
+	set_lines();
+	check_loops();
+
+	r = dotqmail_find(home, dash, ext, path, sizeof path, &def);
+	if (r == DOTQMAIL_ERR)
+		die_sys(QEXIT_TEMP, "%s", path);
+	if (r == DOTQMAIL_NONE && ext[0] != '\0')
+		die(QEXIT_PERM, "Sorry, no mailbox here by that name. (#5.1.1)");
+	if (r == DOTQMAIL_FOUND && def >= 0 && (size_t)def <= strlen(ext))
+		deflt = ext + def;
+	data = r == DOTQMAIL_FOUND ? read_lines(path, &len) : NULL;
+	if (data == NULL || len == 0) {
+		/* no .qmail, or an empty one: control/defaultdelivery */
+		char dd[PATH_BYTES_MAX];
+
+		free(data);
+		if (root_path(dd, sizeof dd, "control/defaultdelivery") == -1)
+			die_sys(QEXIT_TEMP, "control/defaultdelivery");
+		if (access(dd, F_OK) == 0) {
+			data = read_lines(dd, &len);
+		} else {
+			data = strdup("./Maildir/\n");
+			if (data == NULL)
+				die(QEXIT_TEMP, "out of memory");
+			len = strlen(data);
+		}
+	}
+	for (p = data, end = data + len; p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *line = p, *e = nl != NULL ? nl : end;
+
+		p = nl != NULL ? nl + 1 : end;
+		*e = '\0';
+		if (line[0] == '|') {
+			if (run_program(line + 1) == 99)
+				break;
+			continue;
+		}
+		while (e > line && (e[-1] == ' ' || e[-1] == '\t' ||
+		    e[-1] == '\r'))
+			*--e = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		if (line[0] == '/' || line[0] == '.') {
+			if (e[-1] == '/')
+				deliver_maildir(line);
+			else
+				deliver_mbox(line);
+		} else if (line[0] == '&') {
+			add_forward(line + 1);
+		} else if (isalnum((unsigned char)line[0])) {
+			add_forward(line);
+		} else {
+			die(QEXIT_TEMP, "%s: a line I do not understand", path);
+		}
+	}
+	send_forwards();
+	free(data);
+	return QEXIT_OK;
+}
