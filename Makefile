@@ -15,7 +15,7 @@ BUILD ?= build
 
 BIN = vdmail-init maildirmake
 LIBEXEC = queue-inject smtp-accept maildir-store vdomain-route dotqmail-exec
-LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject
+LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt
 UNITS = die xio line control addr msgid atomic queue
 
 XCFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -Wpedantic -Wshadow \

@@ -84,7 +84,7 @@ stop_services() {
 	for d in "$S"/inst/service/*/ "$S"/inst/service/*/log/; do
 		[ -d "$d/supervise" ] && svc -dx "$d" 2>/dev/null
 	done
-	[ -n "${SVSCAN_PID:-}" ] && wait "$SVSCAN_PID" 2>/dev/null
+	[ -n "${SVSCAN_PID:-}" ] && { wait "$SVSCAN_PID" 2>/dev/null || :; }
 	SVSCAN_PID=
 	return 0
 }

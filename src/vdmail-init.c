@@ -1,0 +1,544 @@
+/*
+ * vdmail-init - make a new vdmail instance: control files, users/assign,
+ * the alias user's home, the queue, and the daemontools service for smtp.
+ *
+ * Usage:  vdmail-init DIR [--me HOST] [--ip ADDR] [--smtp-port N]
+ *             [--pop3-port N] [--relay ADDR]...
+ * stdout: one line naming the instance and the command that runs it.
+ * Exit:   0 made; 100 bad usage, a bad value, DIR not empty, or run as
+ *         root; 111 a system error (what was made so far stays).
+ *
+ * Every value is checked before anything is made, so a refusal leaves
+ * nothing behind.  The run scripts are the bytes of the repository's
+ * service/ templates, compiled in through build/gen/templates.h.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "atomic.h"
+#include "control.h"
+#include "die.h"
+#include "queue.h"
+#include "xio.h"
+
+#include "templates.h"
+
+enum {
+	PORT_MAX = 65535,
+	PORT_DIGITS_MAX = 5,
+	RELAY_LINE_MAX = 64	/* "255.255.255.255" and the rule after it */
+};
+
+#define SMTP_PORT_DEFAULT "25"
+#define POP3_PORT_DEFAULT "110"
+#define IP_DEFAULT "0.0.0.0"
+#define MEMLIMIT_DEFAULT "64000000"
+#define RELAY_RULE ":allow,RELAYCLIENT=\"\"\n"
+
+static const char synopsis[] = "DIR [--me HOST] [--ip ADDR] [--smtp-port N]"
+    " [--pop3-port N] [--relay ADDR]...";
+
+static const char root_refusal[] = "run as root, the services would run as"
+    " root: make the instance as an unprivileged user (sandbox mode); the"
+    " privilege split comes with installed mode";
+
+static const char virtualdomains_text[] =
+    "# One domain:prepend per line: abc.com:abc makes john@abc.com the local\n"
+    "# address abc-john.  Without control/rcpthosts, smtp-accept takes mail"
+    " for\n"
+    "# exactly the domains in locals and in this file.\n";
+
+static const char tcp_smtp_head[] =
+    "# tcprules(1) rules, compiled to tcp.smtp.cdb when the smtp service"
+    " starts.\n";
+static const char tcp_smtp_tail[] = ":allow\n";
+
+static const char dotqmail_text[] = "./Maildir/\n";
+
+struct options {
+	const char *dir;
+	const char *me;
+	const char *ip;
+	const char *smtp_port;
+	const char *pop3_port;
+	const char **relay;	/* in the order given */
+	size_t nrelay;
+};
+
+static char *root;		/* the instance, absolute */
+
+/*
+ * The directories under root that got new entries, for the final fsync
+ * (files written by write_file_atomic are synced with their directory).
+ */
+static const char *const made_dirs[] = {
+	"control", "users", "alias", "alias/Maildir", "queue", "queue/mess",
+	"queue/state", "queue/lock", "service", "service/smtp",
+	"service/smtp/log", "service/smtp/env"
+};
+
+static int
+is_option(const char *name, size_t len, const char *want)
+{
+	return strlen(want) == len && memcmp(name, want, len) == 0;
+}
+
+/*
+ * Options may come before or after DIR, as "--opt value" or "--opt=value";
+ * "--" ends them.  Anything else that starts with '-' is a usage error.
+ */
+static void
+parse_args(int argc, char **argv, struct options *o)
+{
+	int ended = 0;
+
+	o->relay = calloc((size_t)argc, sizeof *o->relay);
+	if (o->relay == NULL)
+		die_sys(QEXIT_TEMP, "calloc");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *name, *eq, *val;
+		size_t len;
+
+		if (ended || a[0] != '-' || a[1] == '\0') {
+			if (o->dir != NULL || a[0] == '\0')
+				usage(synopsis);
+			o->dir = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			ended = 1;
+			continue;
+		}
+		if (a[1] != '-')
+			usage(synopsis);
+		name = a + 2;
+		eq = strchr(name, '=');
+		if (eq != NULL) {
+			len = (size_t)(eq - name);
+			val = eq + 1;
+		} else {
+			len = strlen(name);
+			if (i + 1 >= argc)
+				usage(synopsis);
+			val = argv[++i];
+		}
+		if (is_option(name, len, "me"))
+			o->me = val;
+		else if (is_option(name, len, "ip"))
+			o->ip = val;
+		else if (is_option(name, len, "smtp-port"))
+			o->smtp_port = val;
+		else if (is_option(name, len, "pop3-port"))
+			o->pop3_port = val;
+		else if (is_option(name, len, "relay"))
+			o->relay[o->nrelay++] = val;
+		else
+			usage(synopsis);
+	}
+	if (o->dir == NULL)
+		usage(synopsis);
+}
+
+/* 1..65535 in decimal, at most five digits. */
+static int
+port_valid(const char *s)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i == PORT_DIGITS_MAX || s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	return i > 0 && v >= 1 && v <= PORT_MAX;
+}
+
+/*
+ * Dot-separated decimal parts 0..255 at s, without leading zeros (a
+ * tcprules prefix is compared as text, and TCPREMOTEIP never has them).
+ * Return how many parts (at most 4), *dot set when s ends in '.'; -1 when
+ * malformed.
+ */
+static int
+ipv4_scan(const char *s, int *dot)
+{
+	int parts = 0;
+
+	*dot = 0;
+	for (;;) {
+		unsigned int v = 0;
+		size_t k = 0;
+
+		while (s[k] >= '0' && s[k] <= '9') {
+			if (k == 3)
+				return -1;
+			v = v * 10 + (unsigned int)(s[k] - '0');
+			k++;
+		}
+		if (k == 0 || v > 255 || (k > 1 && s[0] == '0'))
+			return -1;
+		if (++parts > 4)
+			return -1;
+		s += k;
+		if (*s == '\0')
+			return parts;
+		if (*s != '.')
+			return -1;
+		if (*++s == '\0') {
+			*dot = 1;
+			return parts;
+		}
+	}
+}
+
+/* A dotted quad, or an IPv6 address (only hex digits, ':' and '.'). */
+static int
+ip_valid(const char *s)
+{
+	struct in6_addr a6;
+	int dot;
+
+	if (strchr(s, ':') != NULL)
+		return strspn(s, "0123456789abcdefABCDEF:.") == strlen(s) &&
+		    inet_pton(AF_INET6, s, &a6) == 1;
+	return ipv4_scan(s, &dot) == 4 && !dot;
+}
+
+/*
+ * A tcprules IPv4 address: a whole one (127.0.0.2) or a prefix of one to
+ * three parts ending in '.' (10.1.).  A partial address without the dot
+ * would never match, so it is refused; IPv6 is refused because tcprules
+ * separates the address from the rule with ':'.
+ */
+static int
+relay_valid(const char *s)
+{
+	int dot, n = ipv4_scan(s, &dot);
+
+	return (n == 4 && !dot) || (n >= 1 && n <= 3 && dot);
+}
+
+/* A host name into buf (DOMAIN_BYTES_MAX + 1), lowercased; 0 when bad. */
+static int
+host_copy(char *buf, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > DOMAIN_BYTES_MAX || s[0] == '[' || !domain_valid(s))
+		return 0;
+	for (size_t i = 0; i <= n; i++)
+		buf[i] = (char)tolower((unsigned char)s[i]);
+	return 1;
+}
+
+/* The host name from uname(), lowercased, or "localhost". */
+static void
+default_host(char *buf)
+{
+	struct utsname u;
+
+	if (uname(&u) == -1 || !host_copy(buf, u.nodename))
+		strcpy(buf, "localhost");
+}
+
+/*
+ * envdir(8) takes the first line of a file and drops trailing blanks, so
+ * a value holding a newline or ending in a blank would arrive changed.
+ */
+static void
+envdir_safe(const char *what, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (strchr(v, '\n') != NULL || (n > 0 && (v[n - 1] == ' ' ||
+	    v[n - 1] == '\t')))
+		die(QEXIT_PERM, "%s: holds a newline or ends in a blank,"
+		    " which envdir would change", what);
+}
+
+/*
+ * Take DIR: make it, or accept it when it is an empty directory.
+ */
+static void
+claim_dir(const char *dir)
+{
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+	int fd;
+
+	if (mkdir(dir, 0755) == 0)
+		return;
+	if (errno != EEXIST)
+		die_sys(QEXIT_TEMP, "mkdir %s", dir);
+	if (stat(dir, &st) == -1)
+		die_sys(QEXIT_TEMP, "stat %s", dir);
+	if (!S_ISDIR(st.st_mode))
+		die(QEXIT_PERM, "%s: not a directory", dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		die_sys(QEXIT_TEMP, "open %s", dir);
+	d = fdopendir(fd);
+	if (d == NULL)
+		die_sys(QEXIT_TEMP, "opendir %s", dir);
+	for (;;) {
+		errno = 0;
+		e = readdir(d);
+		if (e == NULL)
+			break;
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			die(QEXIT_PERM, "%s: not empty", dir);
+	}
+	if (errno != 0)
+		die_sys(QEXIT_TEMP, "readdir %s", dir);
+	if (closedir(d) == -1)
+		die_sys(QEXIT_TEMP, "closedir %s", dir);
+}
+
+/* root/sub, in a buffer that the next call reuses. */
+static const char *
+at(const char *sub)
+{
+	static char buf[PATH_BYTES_MAX];
+	int n = snprintf(buf, sizeof buf, "%s/%s", root, sub);
+
+	if (n < 0 || (size_t)n >= sizeof buf) {
+		errno = ENAMETOOLONG;
+		die_sys(QEXIT_TEMP, "%s/%s", root, sub);
+	}
+	return buf;
+}
+
+static void
+make_dir(const char *sub, mode_t mode)
+{
+	const char *p = at(sub);
+
+	if (mkdir(p, mode) == -1)
+		die_sys(QEXIT_TEMP, "mkdir %s", p);
+}
+
+static void
+put_file(const char *sub, const char *data, size_t len, mode_t mode)
+{
+	const char *p = at(sub);
+
+	if (write_file_atomic(p, data, len, mode) == -1)
+		die_sys(QEXIT_TEMP, "write %s", p);
+}
+
+static void
+put_text(const char *sub, const char *text, mode_t mode)
+{
+	put_file(sub, text, strlen(text), mode);
+}
+
+/* sub holding the one line "value\n". */
+static void
+put_line(const char *sub, const char *value)
+{
+	size_t n = strlen(value);
+	char *buf = malloc(n + 2);
+
+	if (buf == NULL)
+		die_sys(QEXIT_TEMP, "malloc");
+	memcpy(buf, value, n);
+	buf[n] = '\n';
+	buf[n + 1] = '\0';
+	put_file(sub, buf, n + 1, 0644);
+	free(buf);
+}
+
+static void
+make_control(const char *me, const struct options *o)
+{
+	size_t cap, len;
+	char *buf;
+	int n;
+
+	make_dir("control", 0755);
+	put_line("control/me", me);
+	if (strcmp(me, "localhost") == 0)
+		put_text("control/locals", "localhost\n", 0644);
+	else {
+		cap = strlen(me) + sizeof "\nlocalhost\n";
+		buf = malloc(cap);
+		if (buf == NULL)
+			die_sys(QEXIT_TEMP, "malloc");
+		n = snprintf(buf, cap, "%s\nlocalhost\n", me);
+		if (n < 0 || (size_t)n >= cap)
+			die(QEXIT_TEMP, "control/locals: cannot format");
+		put_file("control/locals", buf, (size_t)n, 0644);
+		free(buf);
+	}
+	put_text("control/virtualdomains", virtualdomains_text, 0644);
+
+	cap = sizeof tcp_smtp_head + o->nrelay * RELAY_LINE_MAX +
+	    sizeof tcp_smtp_tail;
+	buf = malloc(cap);
+	if (buf == NULL)
+		die_sys(QEXIT_TEMP, "malloc");
+	len = strlen(tcp_smtp_head);
+	memcpy(buf, tcp_smtp_head, len);
+	for (size_t i = 0; i < o->nrelay; i++) {
+		n = snprintf(buf + len, cap - len, "%s" RELAY_RULE,
+		    o->relay[i]);
+		if (n < 0 || (size_t)n >= cap - len)
+			die(QEXIT_TEMP, "control/tcp.smtp: cannot format");
+		len += (size_t)n;
+	}
+	memcpy(buf + len, tcp_smtp_tail, strlen(tcp_smtp_tail));
+	len += strlen(tcp_smtp_tail);
+	put_file("control/tcp.smtp", buf, len, 0644);
+	free(buf);
+}
+
+/*
+ * The alias user's home: its Maildir is private (0700), as every Maildir
+ * holding someone's mail should be.
+ */
+static void
+make_alias(void)
+{
+	make_dir("alias", 0755);
+	make_dir("alias/Maildir", 0700);
+	make_dir("alias/Maildir/cur", 0700);
+	make_dir("alias/Maildir/new", 0700);
+	make_dir("alias/Maildir/tmp", 0700);
+	put_text("alias/.qmail-postmaster", dotqmail_text, 0644);
+	put_text("alias/.qmail-mailer-daemon", dotqmail_text, 0644);
+	put_text("alias/.qmail-root", dotqmail_text, 0644);
+}
+
+static void
+make_smtp_service(const struct options *o, const char *libexec)
+{
+	const char *asan = getenv("VDMAIL_ASAN");
+
+	make_dir("service", 0755);
+	make_dir("service/smtp", 0755);
+	make_dir("service/smtp/env", 0755);
+	put_line("service/smtp/env/IP", o->ip);
+	put_line("service/smtp/env/PORT", o->smtp_port);
+	put_line("service/smtp/env/VDMAIL_ROOT", root);
+	put_line("service/smtp/env/VDMAIL_LIBEXEC", libexec);
+	/* AddressSanitizer's shadow map does not fit under softlimit. */
+	if (asan != NULL && asan[0] != '\0')
+		put_text("service/smtp/env/MEMLIMIT", "", 0644);
+	else
+		put_line("service/smtp/env/MEMLIMIT", MEMLIMIT_DEFAULT);
+	make_dir("service/smtp/log", 0755);
+	make_dir("service/smtp/log/main", 0755);
+	put_text("service/smtp/log/run", tmpl_service_smtp_log_run, 0755);
+	put_text("service/smtp/run", tmpl_service_smtp_run, 0755);
+}
+
+/*
+ * Make the new directory entries durable: those below root, root's, and
+ * root's own entry in its parent.
+ */
+static void
+sync_dirs(void)
+{
+	const char *p;
+	char *slash;
+
+	for (size_t i = 0; i < sizeof made_dirs / sizeof made_dirs[0]; i++) {
+		p = at(made_dirs[i]);
+		if (fsync_dir(p) == -1)
+			die_sys(QEXIT_TEMP, "fsync %s", p);
+	}
+	if (fsync_dir(root) == -1)
+		die_sys(QEXIT_TEMP, "fsync %s", root);
+	slash = strrchr(root, '/');
+	if (slash == NULL || slash == root)
+		p = "/";
+	else {
+		*slash = '\0';
+		p = root;
+	}
+	if (fsync_dir(p) == -1)
+		die_sys(QEXIT_TEMP, "fsync %s", p);
+	if (slash != NULL && slash != root)
+		*slash = '/';
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	char me[DOMAIN_BYTES_MAX + 1];
+	const char *libexec, *path;
+
+	progname = "vdmail-init";
+	parse_args(argc, argv, &o);
+	if (getuid() == 0 || geteuid() == 0)
+		die(QEXIT_PERM, "%s", root_refusal);
+
+	if (o.me == NULL)
+		default_host(me);
+	else if (!host_copy(me, o.me))
+		die(QEXIT_PERM, "--me: not a domain name: %s", o.me);
+	if (o.ip == NULL)
+		o.ip = IP_DEFAULT;
+	else if (!ip_valid(o.ip))
+		die(QEXIT_PERM, "--ip: not an IP address: %s", o.ip);
+	if (o.smtp_port == NULL)
+		o.smtp_port = SMTP_PORT_DEFAULT;
+	else if (!port_valid(o.smtp_port))
+		die(QEXIT_PERM, "--smtp-port: not a port (1..65535): %s",
+		    o.smtp_port);
+	/* Checked now; the pop3 service that uses it comes later. */
+	if (o.pop3_port == NULL)
+		o.pop3_port = POP3_PORT_DEFAULT;
+	else if (!port_valid(o.pop3_port))
+		die(QEXIT_PERM, "--pop3-port: not a port (1..65535): %s",
+		    o.pop3_port);
+	for (size_t i = 0; i < o.nrelay; i++)
+		if (!relay_valid(o.relay[i]))
+			die(QEXIT_PERM, "--relay: not an IPv4 address or"
+			    " prefix: %s", o.relay[i]);
+	libexec = vdmail_libexec();
+	envdir_safe(libexec, libexec);
+	envdir_safe(o.dir, o.dir);
+
+	/*
+	 * Files and directories get exactly the modes written here and in
+	 * queue_make(), whatever the caller's umask.
+	 */
+	umask(0);
+	claim_dir(o.dir);
+	root = realpath(o.dir, NULL);
+	if (root == NULL)
+		die_sys(QEXIT_TEMP, "realpath %s", o.dir);
+	envdir_safe(o.dir, root);
+
+	make_control(me, &o);
+	make_dir("users", 0755);
+	put_text("users/assign", ".\n", 0644);
+	make_alias();
+	path = at("queue");
+	if (queue_make(path) == -1)
+		die_sys(QEXIT_TEMP, "make queue %s", path);
+	make_smtp_service(&o, libexec);
+	sync_dirs();
+
+	if (printf("vdmail-init: made %s; run: svscan %s/service\n", root,
+	    root) < 0 || fflush(stdout) == EOF || ferror(stdout))
+		die_sys(QEXIT_TEMP, "write stdout");
+	free(root);
+	free(o.relay);
+	return QEXIT_OK;
+}
