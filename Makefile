@@ -14,8 +14,8 @@ ROOT ?= /var/vdmail
 BUILD ?= build
 
 BIN = vdmail-init maildirmake
-LIBEXEC = queue-inject smtp-accept maildir-store vdomain-route dotqmail-exec
-LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt
+LIBEXEC = queue-inject smtp-accept maildir-store vdomain-route dotqmail-exec queue-run
+LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce
 UNITS = die xio line control addr msgid atomic queue
 
 XCFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -Wpedantic -Wshadow \

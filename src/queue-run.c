@@ -1,0 +1,938 @@
+/*
+ * queue-run - the queue manager: a supervised daemon that delivers what
+ * queue-inject committed.
+ *
+ * It takes each message from queue/new/ (woken at once by a byte on the
+ * lock/trigger FIFO) into queue/mess/B/, routes each recipient, runs
+ * local deliveries (dotqmail-exec) within control/concurrencylocal,
+ * records each recipient's outcome in queue/state/B/ID, retries
+ * temporary failures on a growing back-off, bounces permanent ones (and
+ * those older than control/queuelifetime) as RFC 3464 reports, and
+ * removes a message once every recipient is done.
+ *
+ * stdout: one "event=... msg=ID ..." line per event (for multilog).
+ * Signals: TERM finishes the deliveries under way and exits 0; ALRM
+ * retries every deferred message now.
+ * Exit: 0 after TERM; 111 when it cannot work in the queue.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bounce.h"
+#include "control.h"
+#include "die.h"
+#include "inject.h"
+#include "logfmt.h"
+#include "msgid.h"
+#include "queue.h"
+#include "route.h"
+#include "xio.h"
+
+extern char **environ;
+
+enum {
+	CONCURRENCY_LOCAL = 10,		/* default of control/concurrencylocal */
+	CONCURRENCY_MAX = 1000,
+	LIFETIME_DEFAULT = 604800,	/* 7 days: control/queuelifetime */
+	SKIP_SECONDS = 10,		/* retry n after birth + (SKIP*n)^2 */
+	SCAN_SECONDS = 60,		/* look at new/ at least this often */
+	REPORT_MAX = 1000,
+	ENVELOPE_MAX = 64 * 1024 * 1024
+};
+
+/* A recipient's state, as recorded in state/B/ID. */
+enum {
+	R_PENDING = 0,
+	R_DONE,			/* "d N" */
+	R_FAILED,		/* "f N reason" */
+	R_DEFERRED,		/* "t N tries reason": this round */
+	R_RUNNING
+};
+
+struct msg {
+	char id[MSGID_BYTES_MAX];
+	long long birth;
+	time_t next;
+	unsigned attempts;
+	unsigned running;
+	size_t hix;			/* heap index, or SIZE_MAX */
+	struct msg *qnext;		/* ready list */
+	int ready;
+	/* loaded while the message is being worked on */
+	int loaded;
+	char *env;			/* the envelope bytes */
+	const char *sender;
+	size_t n, cursor;		/* recipients; the next to start */
+	const char **rcpt;
+	unsigned char *st;
+	char **reason;
+	off_t msgoff;
+};
+
+struct job {
+	pid_t pid;
+	int fd;				/* its stderr */
+	struct msg *m;
+	size_t idx;
+	char report[REPORT_MAX + 1];
+	size_t rlen;
+	int eof, exited, status;
+	struct timespec t0;
+};
+
+static volatile sig_atomic_t got_term, got_alrm, got_chld;
+static int selfpipe[2];
+static int trigger_fd = -1, trigger_wfd = -1;
+
+static unsigned long conc_local = CONCURRENCY_LOCAL;
+static unsigned long lifetime = LIFETIME_DEFAULT;
+
+static struct job *jobs;
+static size_t njobs;
+
+static struct msg **heap;		/* waiting messages, by next */
+static size_t nheap, capheap;
+static struct msg *hot, *hot_tail;	/* arrived while running: first */
+static struct msg *cold, *cold_tail;	/* backlog and due retries */
+static size_t nmsgs;
+
+static void
+on_signal(int sig)
+{
+	int e = errno;
+
+	if (sig == SIGTERM)
+		got_term = 1;
+	else if (sig == SIGALRM)
+		got_alrm = 1;
+	else if (sig == SIGCHLD)
+		got_chld = 1;
+	if (write(selfpipe[1], "", 1) < 0) {
+		/* the pipe is full: a wake-up is already pending */
+	}
+	errno = e;
+}
+
+static void
+logmsg(const char *event, const struct msg *m, const char *k1,
+    const char *v1, const char *k2, const char *v2)
+{
+	struct logline l;
+
+	log_start(&l, event);
+	if (m != NULL)
+		log_str(&l, "msg", m->id);
+	if (k1 != NULL)
+		log_str(&l, k1, v1);
+	if (k2 != NULL)
+		log_str(&l, k2, v2);
+	log_end(&l, 1);
+}
+
+static void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n);
+
+	if (q == NULL)
+		die(QEXIT_TEMP, "out of memory");
+	return q;
+}
+
+/* --- the heap of waiting messages, ordered by next attempt --- */
+
+static void
+heap_swap(size_t a, size_t b)
+{
+	struct msg *t = heap[a];
+
+	heap[a] = heap[b];
+	heap[b] = t;
+	heap[a]->hix = a;
+	heap[b]->hix = b;
+}
+
+static void
+heap_push(struct msg *m)
+{
+	size_t i;
+
+	if (nheap == capheap) {
+		capheap = capheap ? capheap * 2 : 1024;
+		heap = xrealloc(heap, capheap * sizeof *heap);
+	}
+	i = nheap++;
+	heap[i] = m;
+	m->hix = i;
+	while (i > 0 && heap[(i - 1) / 2]->next > heap[i]->next) {
+		heap_swap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static struct msg *
+heap_pop(void)
+{
+	struct msg *top = heap[0];
+	size_t i = 0;
+
+	heap_swap(0, --nheap);
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, s = i;
+
+		if (l < nheap && heap[l]->next < heap[s]->next)
+			s = l;
+		if (r < nheap && heap[r]->next < heap[s]->next)
+			s = r;
+		if (s == i)
+			break;
+		heap_swap(i, s);
+		i = s;
+	}
+	top->hix = SIZE_MAX;
+	return top;
+}
+
+static void
+make_ready(struct msg *m, int is_hot)
+{
+	m->ready = 1;
+	m->qnext = NULL;
+	if (is_hot) {
+		if (hot_tail != NULL)
+			hot_tail->qnext = m;
+		else
+			hot = m;
+		hot_tail = m;
+	} else {
+		if (cold_tail != NULL)
+			cold_tail->qnext = m;
+		else
+			cold = m;
+		cold_tail = m;
+	}
+}
+
+/* --- files --- */
+
+static void
+mess_path(char *buf, size_t size, const char *dir, const char *id)
+{
+	snprintf(buf, size, "%s/%c/%s", dir, msgid_bucket(id), id);
+}
+
+static void
+unload(struct msg *m)
+{
+	free(m->env);
+	free(m->rcpt);
+	free(m->st);
+	if (m->reason != NULL)
+		for (size_t i = 0; i < m->n; i++)
+			free(m->reason[i]);
+	free(m->reason);
+	m->env = NULL;
+	m->rcpt = NULL;
+	m->st = NULL;
+	m->reason = NULL;
+	m->loaded = 0;
+}
+
+/* Apply state/B/ID to the recipients: done and failed ones stay so. */
+static void
+read_state(struct msg *m)
+{
+	char path[128], *data = NULL, *p;
+	FILE *f;
+	size_t len = 0;
+	ssize_t r;
+
+	mess_path(path, sizeof path, "state", m->id);
+	f = fopen(path, "re");
+	if (f == NULL) {
+		if (errno != ENOENT)
+			die_sys(QEXIT_TEMP, "open %s", path);
+		return;
+	}
+	while ((r = getline(&data, &len, f)) > 0) {
+		unsigned long idx, tries;
+		char kind;
+		int off = 0;
+
+		p = data;
+		if (data[r - 1] != '\n')
+			break;		/* a line cut by a crash: ignore it */
+		data[r - 1] = '\0';
+		if (sscanf(p, "%c %lu%n", &kind, &idx, &off) < 2 ||
+		    idx >= m->n)
+			continue;
+		p += off;
+		if (*p == ' ')
+			p++;
+		if (kind == 'd') {
+			m->st[idx] = R_DONE;
+		} else if (kind == 'f') {
+			m->st[idx] = R_FAILED;
+			free(m->reason[idx]);
+			m->reason[idx] = strdup(p);
+		} else if (kind == 't' && sscanf(p, "%lu", &tries) == 1) {
+			if (tries > m->attempts)
+				m->attempts = (unsigned)tries;
+			p = strchr(p, ' ');
+			free(m->reason[idx]);
+			m->reason[idx] = strdup(p != NULL ? p + 1 : "");
+		}
+	}
+	free(data);
+	fclose(f);
+}
+
+/* Load the envelope and the state.  0, or -1 when the file is unusable. */
+static int
+load(struct msg *m)
+{
+	char path[128], head[QUEUE_HEADER_MAX];
+	struct queue_header h;
+	size_t i, n = 0;
+	ssize_t r;
+	int fd;
+
+	mess_path(path, sizeof path, "mess", m->id);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		logmsg("error", m, "reason", strerror(errno), NULL, NULL);
+		return -1;
+	}
+	r = xread(fd, head, sizeof head);
+	if (r < 0 || queue_header_parse(head, (size_t)r, &h) == -1 ||
+	    h.envelope > ENVELOPE_MAX || h.envelope < 4) {
+		close(fd);
+		logmsg("error", m, "reason", "malformed queue file", NULL, NULL);
+		return -1;
+	}
+	m->env = xrealloc(NULL, h.envelope + 1);
+	r = pread(fd, m->env, h.envelope, (off_t)h.length);
+	close(fd);
+	if (r != (ssize_t)h.envelope || m->env[0] != 'F' ||
+	    m->env[h.envelope - 1] != '\0' || m->env[h.envelope - 2] != '\0') {
+		unload(m);
+		logmsg("error", m, "reason", "malformed envelope", NULL, NULL);
+		return -1;
+	}
+	m->env[h.envelope] = '\0';
+	m->msgoff = (off_t)(h.length + h.envelope);
+	m->birth = h.time;
+	m->sender = m->env + 1;
+	for (i = strlen(m->env) + 1; i < h.envelope - 1;
+	    i += strlen(m->env + i) + 1)
+		n++;
+	m->n = n;
+	m->rcpt = xrealloc(NULL, (n ? n : 1) * sizeof *m->rcpt);
+	m->st = calloc(n ? n : 1, 1);
+	m->reason = calloc(n ? n : 1, sizeof *m->reason);
+	if (m->st == NULL || m->reason == NULL)
+		die(QEXIT_TEMP, "out of memory");
+	n = 0;
+	for (i = strlen(m->env) + 1; i < h.envelope - 1;
+	    i += strlen(m->env + i) + 1)
+		m->rcpt[n++] = m->env + i + 1;	/* past the 'T' */
+	m->cursor = 0;
+	m->loaded = 1;
+	read_state(m);
+	return 0;
+}
+
+/* Append one line to state/B/ID and make it durable. */
+static int
+record(struct msg *m, const char *line)
+{
+	char path[128];
+	int fd;
+
+	mess_path(path, sizeof path, "state", m->id);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd == -1)
+		return -1;
+	if (write_all(fd, line, strlen(line)) == -1 || fdatasync(fd) == -1) {
+		close(fd);
+		return -1;
+	}
+	return close_checked(fd);
+}
+
+static void
+record_result(struct msg *m, size_t idx, char kind, const char *reason)
+{
+	char line[REPORT_MAX + 64];
+
+	if (kind == 'd')
+		snprintf(line, sizeof line, "d %zu\n", idx);
+	else if (kind == 'f')
+		snprintf(line, sizeof line, "f %zu %s\n", idx, reason);
+	else
+		snprintf(line, sizeof line, "t %zu %u %s\n", idx,
+		    m->attempts + 1, reason);
+	if (record(m, line) == -1)
+		logmsg("warning", m, "reason", "cannot record state: will retry",
+		    NULL, NULL);
+}
+
+/* --- the end of a message --- */
+
+static int
+all_final(const struct msg *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->st[i] != R_DONE && m->st[i] != R_FAILED)
+			return 0;
+	return 1;
+}
+
+static void
+forget(struct msg *m)
+{
+	unload(m);
+	free(m);
+	nmsgs--;
+}
+
+/* Every recipient is final: bounce the failures, then remove the files. */
+static void
+finish(struct msg *m)
+{
+	char path[128], bid[MSGID_BYTES_MAX];
+	int failed = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		failed += m->st[i] == R_FAILED;
+	if (failed > 0) {
+		int r;
+
+		mess_path(path, sizeof path, "mess", m->id);
+		r = bounce_send(path, m->msgoff, m->id, m->birth, m->sender,
+		    m->rcpt, m->n, m->st, R_FAILED, (const char *const *)m->reason,
+		    bid);
+		if (r < 0) {
+			/* try again later; the marks are on disk */
+			logmsg("deferred", m, "reason", bounce_error, NULL, NULL);
+			m->attempts++;
+			m->next = time(NULL) + SKIP_SECONDS * (time_t)m->attempts;
+			unload(m);
+			heap_push(m);
+			return;
+		}
+		if (r == 0)
+			logmsg("bounce", m, "bounce", bid, NULL, NULL);
+		else
+			logmsg("bounce", m, "discarded", "double bounce failed",
+			    NULL, NULL);
+	}
+	mess_path(path, sizeof path, "mess", m->id);
+	if (unlink(path) == -1 && errno != ENOENT)
+		logmsg("warning", m, "reason", strerror(errno), NULL, NULL);
+	mess_path(path, sizeof path, "state", m->id);
+	if (unlink(path) == -1 && errno != ENOENT)
+		logmsg("warning", m, "reason", strerror(errno), NULL, NULL);
+	logmsg("done", m, NULL, NULL, NULL, NULL);
+	forget(m);
+}
+
+/* A round of attempts ended: finish, or wait for the next one. */
+static void
+round_end(struct msg *m)
+{
+	time_t now = time(NULL);
+	long long t;
+
+	if (all_final(m)) {
+		finish(m);
+		return;
+	}
+	m->attempts++;
+	if (now - m->birth >= (long long)lifetime) {
+		for (size_t i = 0; i < m->n; i++) {
+			char why[REPORT_MAX + 128];
+
+			if (m->st[i] == R_DONE || m->st[i] == R_FAILED)
+				continue;
+			snprintf(why, sizeof why, "Giving up: this message "
+			    "has been in the queue longer than queuelifetime. "
+			    "Last error: %s (#4.4.7)",
+			    m->reason[i] ? m->reason[i] : "none");
+			free(m->reason[i]);
+			m->reason[i] = strdup(why);
+			m->st[i] = R_FAILED;
+			record_result(m, i, 'f', why);
+		}
+		finish(m);
+		return;
+	}
+	t = m->birth + (long long)(SKIP_SECONDS * m->attempts) *
+	    (SKIP_SECONDS * m->attempts);
+	m->next = t > now ? (time_t)t : now + 1;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->st[i] == R_DEFERRED)
+			m->st[i] = R_PENDING;
+	unload(m);
+	heap_push(m);
+}
+
+/* --- deliveries --- */
+
+static void
+result(struct msg *m, size_t idx, int code, const char *why)
+{
+	struct logline l;
+	char kind = code == 0 ? 'd' : code == QEXIT_PERM ? 'f' : 't';
+
+	m->st[idx] = kind == 'd' ? R_DONE : kind == 'f' ? R_FAILED : R_DEFERRED;
+	free(m->reason[idx]);
+	m->reason[idx] = kind == 'd' ? NULL : strdup(why);
+	/* a message's last recipient needs no mark: removal records it */
+	if (!(kind == 'd' && m->n == 1))
+		record_result(m, idx, kind, why);
+	log_start(&l, kind == 'd' ? "delivered" : kind == 'f' ? "failed" :
+	    "deferred");
+	log_str(&l, "msg", m->id);
+	log_str(&l, "rcpt", m->rcpt[idx]);
+	if (kind != 'd')
+		log_str(&l, "reason", why);
+	log_end(&l, 1);
+}
+
+static int
+start_local(struct msg *m, size_t idx, const struct route *r)
+{
+	char prog[PATH_BYTES_MAX], path[128];
+	char *argv[9];
+	posix_spawn_file_actions_t fa;
+	struct job *j;
+	int fd, p[2], e;
+	pid_t pid;
+
+	if (r->uid == 0) {
+		result(m, idx, QEXIT_TEMP, "refusing to deliver as uid 0 (#4.3.0)");
+		return 0;
+	}
+	if (libexec_path(prog, sizeof prog, "dotqmail-exec") == -1) {
+		result(m, idx, QEXIT_TEMP, "libexec path too long");
+		return 0;
+	}
+	mess_path(path, sizeof path, "mess", m->id);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 || lseek(fd, m->msgoff, SEEK_SET) == -1 || pipe(p) == -1) {
+		e = errno;
+		if (fd != -1)
+			close(fd);
+		result(m, idx, QEXIT_TEMP, strerror(e));
+		return 0;
+	}
+	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	fcntl(p[1], F_SETFD, FD_CLOEXEC);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	argv[0] = prog;
+	argv[1] = (char *)r->user;
+	argv[2] = (char *)r->home;
+	argv[3] = (char *)r->local;
+	argv[4] = (char *)r->dash;
+	argv[5] = (char *)r->ext;
+	argv[6] = (char *)r->domain;
+	argv[7] = (char *)m->sender;
+	argv[8] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	e = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fd);
+	close(p[1]);
+	if (e != 0) {
+		close(p[0]);
+		result(m, idx, QEXIT_TEMP, strerror(e));
+		return 0;
+	}
+	jobs = xrealloc(jobs, (njobs + 1) * sizeof *jobs);
+	j = &jobs[njobs++];
+	memset(j, 0, sizeof *j);
+	j->pid = pid;
+	j->fd = p[0];
+	j->m = m;
+	j->idx = idx;
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	m->st[idx] = R_RUNNING;
+	m->running++;
+	return 1;
+}
+
+/* Start what can be started for m; 1 when all its recipients have begun. */
+static int
+work(struct msg *m)
+{
+	while (m->cursor < m->n) {
+		size_t i = m->cursor;
+		struct route r;
+		int k;
+
+		if (m->st[i] != R_PENDING) {
+			m->cursor++;
+			continue;
+		}
+		k = route_lookup(m->rcpt[i], &r);
+		if (k == ROUTE_BADADDR) {
+			result(m, i, QEXIT_PERM, "Sorry, I cannot route this address. (#5.1.3)");
+		} else if (k != ROUTE_OK) {
+			result(m, i, QEXIT_TEMP, route_error);
+		} else if (r.kind == ROUTE_REMOTE) {
+			result(m, i, QEXIT_TEMP, "remote delivery is not configured on this host (#4.3.0)");
+		} else {
+			if (njobs >= conc_local)
+				return 0;
+			start_local(m, i, &r);
+		}
+		m->cursor++;
+	}
+	return 1;
+}
+
+static void
+job_done(size_t k)
+{
+	struct job *j = &jobs[k];
+	struct msg *m = j->m;
+	const char *why = j->report;
+	int code;
+	char *nl;
+
+	close(j->fd);
+	j->report[j->rlen] = '\0';
+	nl = strchr(j->report, '\n');
+	if (nl != NULL)
+		*nl = '\0';
+	/* "dotqmail-exec: fatal: text" reports "text" */
+	if (strncmp(why, "dotqmail-exec: fatal: ", 22) == 0)
+		why += 22;
+	if (WIFEXITED(j->status) && WEXITSTATUS(j->status) == 0)
+		code = 0;
+	else if (WIFEXITED(j->status) && WEXITSTATUS(j->status) == QEXIT_PERM)
+		code = QEXIT_PERM;
+	else
+		code = QEXIT_TEMP;
+	if (code != 0 && *why == '\0')
+		why = WIFSIGNALED(j->status) ? "delivery crashed" :
+		    "delivery failed without a reason";
+	result(m, j->idx, code, why);
+	m->running--;
+	jobs[k] = jobs[--njobs];
+	if (m->running == 0 && m->cursor >= m->n && !m->ready)
+		round_end(m);
+}
+
+/* --- taking messages up --- */
+
+static struct msg *
+new_msg(const char *id)
+{
+	struct msg *m = calloc(1, sizeof *m);
+
+	if (m == NULL)
+		die(QEXIT_TEMP, "out of memory");
+	snprintf(m->id, sizeof m->id, "%s", id);
+	m->birth = atoll(id);
+	m->hix = SIZE_MAX;
+	nmsgs++;
+	return m;
+}
+
+/* Move every new/ID to mess/B/ID and make it ready. */
+static void
+scan_new(int is_hot)
+{
+	DIR *d = opendir("new");
+	struct dirent *de;
+
+	if (d == NULL)
+		die_sys(QEXIT_TEMP, "open new/");
+	while ((de = readdir(d)) != NULL) {
+		char from[300], to[300];
+		struct msg *m;
+
+		if (!msgid_valid(de->d_name))
+			continue;
+		snprintf(from, sizeof from, "new/%s", de->d_name);
+		mess_path(to, sizeof to, "mess", de->d_name);
+		if (link(from, to) == -1) {
+			if (errno == EEXIST)
+				logmsg("warning", NULL, "msg", de->d_name,
+				    "reason", "id in use; left in new/");
+			else
+				logmsg("warning", NULL, "msg", de->d_name,
+				    "reason", strerror(errno));
+			continue;
+		}
+		if (unlink(from) == -1)
+			die_sys(QEXIT_TEMP, "unlink %s", from);
+		m = new_msg(de->d_name);
+		logmsg("new", m, NULL, NULL, NULL, NULL);
+		make_ready(m, is_hot);
+	}
+	closedir(d);
+}
+
+/* At start: every message already in mess/ is tried again. */
+static void
+scan_mess(void)
+{
+	for (const char *b = msgid_alphabet; *b != '\0'; b++) {
+		char dir[16];
+		DIR *d;
+		struct dirent *de;
+
+		snprintf(dir, sizeof dir, "mess/%c", *b);
+		d = opendir(dir);
+		if (d == NULL)
+			die_sys(QEXIT_TEMP, "open %s", dir);
+		while ((de = readdir(d)) != NULL)
+			if (msgid_valid(de->d_name))
+				make_ready(new_msg(de->d_name), 0);
+		closedir(d);
+	}
+}
+
+static void
+read_control(void)
+{
+	unsigned long v;
+
+	if (control_ulong("concurrencylocal", &v, CONCURRENCY_LOCAL) < 0)
+		logmsg("warning", NULL, "reason",
+		    "control/concurrencylocal unreadable", NULL, NULL);
+	else
+		conc_local = v == 0 ? 1 : v > CONCURRENCY_MAX ? CONCURRENCY_MAX :
+		    v;
+	if (control_ulong("queuelifetime", &v, LIFETIME_DEFAULT) < 0)
+		logmsg("warning", NULL, "reason",
+		    "control/queuelifetime unreadable", NULL, NULL);
+	else
+		lifetime = v;
+}
+
+static void
+reap(void)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid <= 0)
+			return;
+		for (size_t k = 0; k < njobs; k++)
+			if (jobs[k].pid == pid) {
+				jobs[k].exited = 1;
+				jobs[k].status = status;
+				break;
+			}
+	}
+}
+
+static void
+drain_report(struct job *j)
+{
+	char buf[4096];
+
+	for (;;) {
+		ssize_t r = read(j->fd, buf, sizeof buf);
+
+		if (r > 0) {
+			size_t take = (size_t)r;
+
+			if (take > REPORT_MAX - j->rlen)
+				take = REPORT_MAX - j->rlen;
+			memcpy(j->report + j->rlen, buf, take);
+			j->rlen += take;
+			continue;
+		}
+		if (r == 0)
+			j->eof = 1;
+		return;		/* EAGAIN or an error: later */
+	}
+}
+
+static struct msg *
+next_ready(void)
+{
+	struct msg **head = hot != NULL ? &hot : &cold;
+	struct msg **tail = hot != NULL ? &hot_tail : &cold_tail;
+	struct msg *m = *head;
+
+	if (m == NULL)
+		return NULL;
+	*head = m->qnext;
+	if (*head == NULL)
+		*tail = NULL;
+	m->qnext = NULL;
+	m->ready = 0;
+	return m;
+}
+
+/* Start deliveries while there are free slots. */
+static void
+schedule(void)
+{
+	time_t now = time(NULL);
+
+	while (nheap > 0 && heap[0]->next <= now)
+		make_ready(heap_pop(), 0);
+	while (njobs < conc_local && (hot != NULL || cold != NULL)) {
+		struct msg *m = hot != NULL ? hot : cold;
+
+		if (!m->loaded && load(m) == -1) {
+			next_ready();
+			forget(m);	/* left on disk for queue-check */
+			continue;
+		}
+		if (!work(m))
+			return;		/* no slot left: m stays first */
+		next_ready();
+		if (m->running == 0)
+			round_end(m);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	char path[PATH_BYTES_MAX];
+	struct sigaction sa;
+	time_t last_scan;
+	int first = 1;
+
+	progname = "queue-run";
+	(void)argv;
+	if (argc > 1)
+		usage("");
+	if (root_path(path, sizeof path, "queue") == -1 || chdir(path) == -1)
+		die_sys(QEXIT_TEMP, "enter %s", path);
+	if (access("VERSION", R_OK) == -1)
+		die_sys(QEXIT_TEMP, "%s/VERSION", path);
+	if (pipe(selfpipe) == -1)
+		die_sys(QEXIT_TEMP, "pipe");
+	for (int i = 0; i < 2; i++) {
+		fcntl(selfpipe[i], F_SETFD, FD_CLOEXEC);
+		fcntl(selfpipe[i], F_SETFL, O_NONBLOCK);
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* our own writer keeps the FIFO from reporting EOF */
+	trigger_fd = open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (trigger_fd == -1)
+		die_sys(QEXIT_TEMP, "open lock/trigger");
+	trigger_wfd = open("lock/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	read_control();
+	logmsg("start", NULL, NULL, NULL, NULL, NULL);
+	scan_mess();
+	scan_new(0);
+	last_scan = time(NULL);
+
+	for (;;) {
+		struct pollfd *pf;
+		int timeout = SCAN_SECONDS * 1000, woke_trigger = 0;
+		size_t np = 0;
+		time_t now;
+
+		if (got_alrm) {
+			got_alrm = 0;
+			while (nheap > 0) {
+				struct msg *m = heap_pop();
+
+				make_ready(m, 0);
+			}
+			logmsg("retry", NULL, "reason", "SIGALRM", NULL, NULL);
+		}
+		if (!got_term)
+			schedule();
+		if (got_term && njobs == 0)
+			break;
+		if (first) {
+			first = 0;
+			continue;
+		}
+		if (nheap > 0) {
+			long long wait = (long long)(heap[0]->next - time(NULL));
+
+			if (wait < 0)
+				wait = 0;
+			if (wait * 1000 < timeout)
+				timeout = (int)(wait * 1000);
+		}
+		if ((hot != NULL || cold != NULL) && njobs < conc_local)
+			timeout = 0;
+		pf = xrealloc(NULL, (njobs + 2) * sizeof *pf);
+		pf[np].fd = selfpipe[0];
+		pf[np++].events = POLLIN;
+		pf[np].fd = trigger_fd;
+		pf[np++].events = POLLIN;
+		for (size_t k = 0; k < njobs; k++) {
+			pf[np].fd = jobs[k].eof ? -1 : jobs[k].fd;
+			pf[np++].events = POLLIN;
+		}
+		if (poll(pf, np, timeout) == -1 && errno != EINTR)
+			die_sys(QEXIT_TEMP, "poll");
+		if (pf[0].revents & POLLIN) {
+			char buf[64];
+
+			while (read(selfpipe[0], buf, sizeof buf) > 0)
+				;
+		}
+		if (pf[1].revents & POLLIN) {
+			char buf[256];
+
+			while (read(trigger_fd, buf, sizeof buf) > 0)
+				;
+			woke_trigger = 1;
+		}
+		for (size_t k = 0; k < njobs; k++)
+			if (pf[k + 2].revents != 0)
+				drain_report(&jobs[k]);
+		free(pf);
+		got_chld = 0;
+		reap();
+		for (size_t k = 0; k < njobs;) {
+			if (jobs[k].exited && !jobs[k].eof)
+				drain_report(&jobs[k]);
+			if (jobs[k].exited && jobs[k].eof)
+				job_done(k);	/* moves the last job to k */
+			else
+				k++;
+		}
+		now = time(NULL);
+		if ((woke_trigger || now - last_scan >= SCAN_SECONDS) &&
+		    !got_term) {
+			read_control();
+			scan_new(1);
+			last_scan = now;
+		}
+	}
+	logmsg("stop", NULL, "messages", nmsgs ? "left" : "none", NULL, NULL);
+	if (trigger_wfd != -1)
+		close(trigger_wfd);
+	return QEXIT_OK;
+}
