@@ -32,8 +32,10 @@
 #include "addr.h"
 #include "control.h"
 #include "die.h"
+#include "dotqmail.h"
 #include "line.h"
 #include "msgid.h"
+#include "route.h"
 #include "xio.h"
 
 extern char **environ;
@@ -353,6 +355,30 @@ smtp_mail(const char *arg)
 	reply("250 2.1.0 ok");
 }
 
+/*
+ * Would delivery certainly bounce this address?  The same lookup as
+ * queue-run's: 0 certainly (no user, no .qmail file, no -default), 1
+ * deliverable or not sure, -1 a control file unreadable.  In installed
+ * mode homes are not ours to read, so the answer is "not sure".
+ */
+static int
+deliverable(const char *addr)
+{
+	char path[PATH_BYTES_MAX];
+	struct route r;
+	long def;
+	int k;
+
+	k = route_lookup(addr, &r);
+	if (k == ROUTE_CONFIG)
+		return -1;
+	if (k != ROUTE_OK || r.kind == ROUTE_REMOTE || r.ext[0] == '\0' ||
+	    installed_mode())
+		return 1;
+	k = dotqmail_find(r.home, r.dash, r.ext, path, sizeof path, &def);
+	return k == DOTQMAIL_NONE ? 0 : 1;
+}
+
 static void
 smtp_rcpt(const char *arg)
 {
@@ -407,6 +433,14 @@ smtp_rcpt(const char *arg)
 		snprintf(addr + n, sizeof addr - n, "@%s", me);
 	} else if (!rcpthost_ok(domain)) {
 		reply("553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts");
+		return;
+	}
+	switch (deliverable(addr)) {
+	case 0:
+		reply("550 5.1.1 sorry, no mailbox here by that name");
+		return;
+	case -1:
+		reply("451 4.3.0 unable to look the recipient up; try again later");
 		return;
 	}
 	rcpt[nrcpt] = strdup(addr);
