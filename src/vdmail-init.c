@@ -85,7 +85,8 @@ static char *root;		/* the instance, absolute */
 static const char *const made_dirs[] = {
 	"control", "users", "alias", "alias/Maildir", "queue", "queue/mess",
 	"queue/state", "queue/lock", "service", "service/smtp",
-	"service/smtp/log", "service/smtp/env"
+	"service/smtp/log", "service/smtp/env", "service/send",
+	"service/send/log", "service/send/env"
 };
 
 static int
@@ -445,6 +446,19 @@ make_smtp_service(const struct options *o, const char *libexec)
 	put_text("service/smtp/run", tmpl_service_smtp_run, 0755);
 }
 
+static void
+make_send_service(const char *libexec)
+{
+	make_dir("service/send", 0755);
+	make_dir("service/send/env", 0755);
+	put_line("service/send/env/VDMAIL_ROOT", root);
+	put_line("service/send/env/VDMAIL_LIBEXEC", libexec);
+	make_dir("service/send/log", 0755);
+	make_dir("service/send/log/main", 0755);
+	put_text("service/send/log/run", tmpl_service_send_log_run, 0755);
+	put_text("service/send/run", tmpl_service_send_run, 0755);
+}
+
 /*
  * Make the new directory entries durable: those below root, root's, and
  * root's own entry in its parent.
@@ -533,6 +547,7 @@ main(int argc, char **argv)
 	if (queue_make(path) == -1)
 		die_sys(QEXIT_TEMP, "make queue %s", path);
 	make_smtp_service(&o, libexec);
+	make_send_service(libexec);
 	sync_dirs();
 
 	if (printf("vdmail-init: made %s; run: svscan %s/service\n", root,
