@@ -13,7 +13,7 @@ MANDIR ?= $(PREFIX)/share/man
 ROOT ?= /var/vdmail
 BUILD ?= build
 
-BIN = vdmail-init maildirmake queue-list queue-check
+BIN = vdmail-init maildirmake queue-list queue-check forward
 LIBEXEC = queue-inject smtp-accept maildir-store vdomain-route dotqmail-exec queue-run
 LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce
 UNITS = die xio line control addr msgid atomic queue
