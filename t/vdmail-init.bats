@@ -102,6 +102,19 @@ refused() {
 	run -1 grep -rx 2111 "$S/inst/control" "$S/inst/service"
 }
 
+@test "the send service runs queue-run from the templates" {
+	run -0 make_instance
+	D=$S/inst/service/send
+	cmp "$TOP/service/send/run" "$D/run"
+	cmp "$TOP/service/send/log/run" "$D/log/run"
+	[ "$(stat -c %a "$D/run")" = 755 ]
+	[ -d "$D/log/main" ]
+	has "$D/env/VDMAIL_ROOT" "$S/inst"$'\n'
+	has "$D/env/VDMAIL_LIBEXEC" "$VDMAIL_LIBEXEC"$'\n'
+	[ "$(ls "$D/env" | tr '\n' ' ')" = 'VDMAIL_LIBEXEC VDMAIL_ROOT ' ]
+	grep -q 'queue-run' "$D/run"
+}
+
 @test "VDMAIL_ASAN at init time leaves MEMLIMIT empty (no softlimit)" {
 	VDMAIL_ASAN=1 run -0 make_instance
 	has "$S/inst/service/smtp/env/MEMLIMIT" ''
