@@ -22,7 +22,7 @@
 #include "queue.h"
 #include "xio.h"
 
-enum { ENVELOPE_MAX = 64 * 1024 * 1024 };
+enum { ENVELOPE_MAX = QUEUE_ENVELOPE_MAX };
 
 static const char *
 state_name(int c)

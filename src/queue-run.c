@@ -50,7 +50,7 @@ enum {
 	SKIP_SECONDS = 10,		/* retry n after birth + (SKIP*n)^2 */
 	SCAN_SECONDS = 60,		/* look at new/ at least this often */
 	REPORT_MAX = 1000,
-	ENVELOPE_MAX = 64 * 1024 * 1024
+	ENVELOPE_MAX = QUEUE_ENVELOPE_MAX
 };
 
 /* A recipient's state, as recorded in state/B/ID. */

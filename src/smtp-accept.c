@@ -1,8 +1,9 @@
 /*
  * smtp-accept - the SMTP server: one session on fd 0 (in) and fd 1 (out).
  *
- * Started by tcpserver (TCPREMOTEIP, TCPREMOTEHOST, TCPLOCALHOST, and
- * RELAYCLIENT from its rules) or by inetd.  Each message goes to
+ * Started by tcpserver (TCPREMOTEIP, TCPREMOTEHOST, and RELAYCLIENT from
+ * its rules) or by inetd (the peer's address is then read from the socket,
+ * and the log line is dropped: stderr is the socket too).  Each message goes to
  * queue-inject (or $QMAILQUEUE) through two pipes: the message on its
  * fd 0, the envelope on its fd 1.  The 250 after DATA names the message's
  * queue id, which queue-inject takes from VDMAIL_MSGID.
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +35,7 @@
 #include "control.h"
 #include "die.h"
 #include "dotqmail.h"
+#include "inject.h"
 #include "line.h"
 #include "msgid.h"
 #include "route.h"
@@ -411,6 +414,18 @@ smtp_rcpt(const char *arg)
 		return;
 	}
 	domain = addr_domain(addr);
+	if (domain == NULL && (relayclient != NULL ||
+	    strcasecmp(addr, "postmaster") == 0)) {
+		/* RFC 5321 postmaster, or a relay client's bare local part */
+		size_t n = strlen(addr);
+
+		if (n + 1 + strlen(me) > ADDR_BYTES_MAX) {
+			reply("501 5.1.3 address too long");
+			return;
+		}
+		snprintf(addr + n, sizeof addr - n, "@%s", me);
+		domain = addr_domain(addr);
+	}
 	if (relayclient != NULL) {
 		size_t n = strlen(addr), m = strlen(relayclient);
 
@@ -423,14 +438,8 @@ smtp_rcpt(const char *arg)
 		reply("550 5.7.1 sorry, no relaying through this server");
 		return;
 	} else if (domain == NULL) {
-		size_t n = strlen(addr);
-
-		if (strcasecmp(addr, "postmaster") != 0 ||
-		    n + 1 + strlen(me) > ADDR_BYTES_MAX) {
-			reply("553 5.1.2 a recipient needs a domain");
-			return;
-		}
-		snprintf(addr + n, sizeof addr - n, "@%s", me);
+		reply("553 5.1.2 a recipient needs a domain");
+		return;
 	} else if (!rcpthost_ok(domain)) {
 		reply("553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts");
 		return;
@@ -596,66 +605,6 @@ again:
 	}
 }
 
-static pid_t
-spawn_queue(int msgfd[2], int envfd[2], const char *id)
-{
-	char prog[PATH_BYTES_MAX], idvar[64];
-	const char *qq = getenv("QMAILQUEUE");
-	posix_spawn_file_actions_t fa;
-	char *argv[2], **envp;
-	size_t n = 0, k = 0;
-	pid_t pid;
-	int r;
-
-	if (qq != NULL && qq[0] != '\0')
-		snprintf(prog, sizeof prog, "%s", qq);
-	else if (libexec_path(prog, sizeof prog, "queue-inject") == -1)
-		return -1;
-	snprintf(idvar, sizeof idvar, "VDMAIL_MSGID=%s", id);
-	while (environ[n] != NULL)
-		n++;
-	envp = calloc(n + 2, sizeof *envp);
-	if (envp == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "VDMAIL_MSGID=", 13) != 0)
-			envp[k++] = environ[i];
-	envp[k++] = idvar;
-	envp[k] = NULL;
-
-	if (pipe(msgfd) == -1)
-		goto fail;
-	if (pipe(envfd) == -1) {
-		close(msgfd[0]);
-		close(msgfd[1]);
-		goto fail;
-	}
-	for (int i = 0; i < 2; i++) {
-		fcntl(msgfd[i], F_SETFD, FD_CLOEXEC);
-		fcntl(envfd[i], F_SETFD, FD_CLOEXEC);
-	}
-	argv[0] = prog;
-	argv[1] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, msgfd[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, envfd[0], 1);
-	r = posix_spawn(&pid, prog, &fa, NULL, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	close(msgfd[0]);
-	close(envfd[0]);
-	free(envp);
-	if (r != 0) {
-		close(msgfd[1]);
-		close(envfd[1]);
-		errno = r;
-		return -1;
-	}
-	return pid;
-fail:
-	free(envp);
-	return -1;
-}
-
 static void
 received_line(struct data *d, const char *id)
 {
@@ -694,9 +643,8 @@ smtp_data(void)
 {
 	static struct data d;
 	char id[MSGID_BYTES_MAX];
-	int msgfd[2], envfd[2], status;
-	pid_t pid;
-	int end;
+	struct inject q;
+	int end, code = -1;
 
 	if (!have_mail) {
 		reply("503 5.5.1 MAIL first");
@@ -706,13 +654,12 @@ smtp_data(void)
 		reply("554 5.5.1 no valid recipients");
 		return;
 	}
-	if (msgid_new(id) == -1 ||
-	    (pid = spawn_queue(msgfd, envfd, id)) == -1) {
+	if (msgid_new(id) == -1 || inject_open(&q, id) == -1) {
 		reply("451 4.3.0 unable to start the queue; try again later");
 		return;
 	}
 	memset(&d, 0, sizeof d);
-	d.fd = msgfd[1];
+	d.fd = q.msgfd;
 	d.in_header = 1;
 	d.bol = 1;
 	reply("354 go ahead, end with <CRLF>.<CRLF>");
@@ -720,27 +667,11 @@ smtp_data(void)
 	received_line(&d, id);
 	end = data_read(&d);
 	data_flush(&d);
-	close(msgfd[1]);
-	if (end == 0 && !d.toobig && !d.nul && d.hops < HOPS_MAX) {
-		/* commit: the envelope, then queue-inject's verdict */
-		int bad = 0;
-		char f = 'F', t = 'T', z = '\0';
-
-		bad |= write_all(envfd[1], &f, 1);
-		bad |= write_all(envfd[1], sender, strlen(sender) + 1);
-		for (size_t i = 0; i < nrcpt && !bad; i++) {
-			bad |= write_all(envfd[1], &t, 1);
-			bad |= write_all(envfd[1], rcpt[i], strlen(rcpt[i]) + 1);
-		}
-		bad |= write_all(envfd[1], &z, 1);
-		(void)bad;	/* a refused write shows in the exit status */
-	}
-	close(envfd[1]);	/* an envelope cut short makes it abort */
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR) {
-			status = -1;
-			break;
-		}
+	if (end == 0 && !d.toobig && !d.nul && d.hops < HOPS_MAX)
+		code = inject_close(&q, sender, (const char *const *)rcpt,
+		    nrcpt);
+	else
+		inject_abort(&q);	/* a cut envelope: nothing is queued */
 	if (end != 0)
 		_exit(QEXIT_TEMP);	/* EOF or timeout inside DATA */
 	if (d.toobig)
@@ -749,21 +680,37 @@ smtp_data(void)
 		reply("554 5.6.0 message contains NUL characters");
 	else if (d.hops >= HOPS_MAX)
 		reply("554 5.4.6 too many hops, this message is looping");
-	else if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	else if (code == 0) {
 		reply("250 2.0.0 ok %s", id);
 		log_message(id, &d);
-	} else if (status != -1 && WIFEXITED(status) &&
-	    WEXITSTATUS(status) == 11)
+	} else if (code == 11)
 		reply("554 5.1.3 address too long");
-	else if (status != -1 && WIFEXITED(status) &&
-	    WEXITSTATUS(status) >= 11 && WEXITSTATUS(status) <= 40)
+	else if (code >= 11 && code <= 40)
 		reply("554 5.3.0 mail server permanently rejected message");
-	else if (status != -1 && WIFEXITED(status))
+	else if (code > 0)
 		reply("451 4.3.0 queue failure (code %d); try again later",
-		    WEXITSTATUS(status));
+		    code);
 	else
 		reply("451 4.3.0 queue failure (crashed); try again later");
 	reset_transaction();
+}
+
+/* Under inetd, fd 2 is the client's socket: logging there would corrupt
+ * the session, so the log goes to /dev/null. */
+static void
+quiet_if_stderr_is_client(void)
+{
+	struct stat a, b;
+	int fd;
+
+	if (fstat(0, &a) == -1 || fstat(2, &b) == -1 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino || !S_ISSOCK(a.st_mode))
+		return;
+	fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd != -1 && fd != 2) {
+		dup2(fd, 2);
+		close(fd);
+	}
 }
 
 static void
@@ -788,6 +735,7 @@ main(int argc, char **argv)
 		usage("");
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
+	quiet_if_stderr_is_client();
 	load_config();
 	rbuf_init(&in, 0, (int)(timeout * 1000));
 

@@ -140,7 +140,7 @@ queue_file_check(const char *path, struct queue_header *h, const char **why)
 		*why = "size does not match header";
 		goto out;
 	}
-	if (h->envelope > 64 * 1024 * 1024) {
+	if (h->envelope > QUEUE_ENVELOPE_MAX) {
 		*why = "envelope too large";
 		goto out;
 	}

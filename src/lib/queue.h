@@ -26,6 +26,7 @@
 
 enum {
 	QUEUE_HEADER_MAX = 256,
+	QUEUE_ENVELOPE_MAX = 16 * 1024 * 1024,	/* bytes of envelope */
 	QUEUE_BUCKETS = 32
 };
 
