@@ -14,8 +14,9 @@ ROOT ?= /var/vdmail
 BUILD ?= build
 
 BIN = vdmail-init maildirmake queue-list queue-check forward
-LIBEXEC = queue-inject smtp-accept maildir-store vdomain-route dotqmail-exec queue-run
-LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce
+LIBEXEC = queue-inject smtp-accept maildir-store vdomain-route dotqmail-exec queue-run \
+	smtp-send
+LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce dns fmt
 UNITS = die xio line control addr msgid atomic queue
 
 XCFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -Wpedantic -Wshadow \
@@ -56,6 +57,9 @@ $(BINOUT)/%: $(BUILD)/src/%.o $(LIBA)
 $(LIBEXECOUT)/%: $(BUILD)/src/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(CFLAGS) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# c-ares for the resolver (Debian libc-ares-dev): only smtp-send needs it.
+$(LIBEXECOUT)/smtp-send: LDLIBS += -lcares
 
 $(BUILD)/t/test-%: $(BUILD)/t/lib/test-%.o $(LIBA)
 	@mkdir -p $(@D)

@@ -15,6 +15,7 @@
  * retries every deferred message now.
  * Exit: 0 after TERM; 111 when it cannot work in the queue.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +46,8 @@ extern char **environ;
 
 enum {
 	CONCURRENCY_LOCAL = 10,		/* default of control/concurrencylocal */
+	CONCURRENCY_REMOTE = 20,	/* default of control/concurrencyremote */
+	BATCH_MAX = 100,		/* recipients of one domain per smtp-send */
 	CONCURRENCY_MAX = 1000,
 	LIFETIME_DEFAULT = 604800,	/* 7 days: control/queuelifetime */
 	SKIP_SECONDS = 10,		/* retry n after birth + (SKIP*n)^2 */
@@ -84,9 +87,13 @@ struct msg {
 
 struct job {
 	pid_t pid;
-	int fd;				/* its stderr */
+	int fd;				/* its stderr (and stdout, remote) */
 	struct msg *m;
 	size_t idx;
+	int remote;			/* smtp-send: idxs[] and its output */
+	size_t *idxs, nidx;
+	char *out;
+	size_t outlen, outcap;
 	char report[REPORT_MAX + 1];
 	size_t rlen;
 	int eof, exited, status;
@@ -98,6 +105,9 @@ static int selfpipe[2];
 static int trigger_fd = -1, trigger_wfd = -1;
 
 static unsigned long conc_local = CONCURRENCY_LOCAL;
+static unsigned long conc_remote = CONCURRENCY_REMOTE;
+static size_t nlocal, nremote;		/* jobs of each kind */
+static int stalled;			/* the first ready message waits for a slot */
 static unsigned long lifetime = LIFETIME_DEFAULT;
 
 static struct job *jobs;
@@ -513,36 +523,75 @@ result(struct msg *m, size_t idx, int code, const char *why)
 	log_end(&l, 1);
 }
 
-static int
-start_local(struct msg *m, size_t idx, const struct route *r)
+/* Start prog with the message on stdin and its output on a pipe. */
+static struct job *
+spawn_job(struct msg *m, char *const argv[], int remote)
 {
-	char prog[PATH_BYTES_MAX], path[128];
-	char *argv[9];
+	char path[128];
 	posix_spawn_file_actions_t fa;
 	struct job *j;
 	int fd, p[2], e;
 	pid_t pid;
 
-	if (r->uid == 0) {
-		result(m, idx, QEXIT_TEMP, "refusing to deliver as uid 0 (#4.3.0)");
-		return 0;
-	}
-	if (libexec_path(prog, sizeof prog, "dotqmail-exec") == -1) {
-		result(m, idx, QEXIT_TEMP, "libexec path too long");
-		return 0;
-	}
 	mess_path(path, sizeof path, "mess", m->id);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1 || lseek(fd, m->msgoff, SEEK_SET) == -1 || pipe(p) == -1) {
 		e = errno;
 		if (fd != -1)
 			close(fd);
-		result(m, idx, QEXIT_TEMP, strerror(e));
-		return 0;
+		errno = e;
+		return NULL;
 	}
 	fcntl(p[0], F_SETFD, FD_CLOEXEC);
 	fcntl(p[1], F_SETFD, FD_CLOEXEC);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, 0);
+	if (remote)
+		posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	else
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fd);
+	close(p[1]);
+	if (e != 0) {
+		close(p[0]);
+		errno = e;
+		return NULL;
+	}
+	jobs = xrealloc(jobs, (njobs + 1) * sizeof *jobs);
+	j = &jobs[njobs++];
+	memset(j, 0, sizeof *j);
+	j->pid = pid;
+	j->fd = p[0];
+	j->m = m;
+	j->remote = remote;
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	if (remote)
+		nremote++;
+	else
+		nlocal++;
+	m->running++;
+	return j;
+}
+
+static void
+start_local(struct msg *m, size_t idx, const struct route *r)
+{
+	char prog[PATH_BYTES_MAX];
+	char *argv[9];
+	struct job *j;
+
+	if (r->uid == 0) {
+		result(m, idx, QEXIT_TEMP, "refusing to deliver as uid 0 (#4.3.0)");
+		return;
+	}
+	if (libexec_path(prog, sizeof prog, "dotqmail-exec") == -1) {
+		result(m, idx, QEXIT_TEMP, "libexec path too long");
+		return;
+	}
 	argv[0] = prog;
 	argv[1] = (char *)r->user;
 	argv[2] = (char *)r->home;
@@ -552,30 +601,67 @@ start_local(struct msg *m, size_t idx, const struct route *r)
 	argv[6] = (char *)r->domain;
 	argv[7] = (char *)m->sender;
 	argv[8] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fd, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	e = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fd);
-	close(p[1]);
-	if (e != 0) {
-		close(p[0]);
-		result(m, idx, QEXIT_TEMP, strerror(e));
-		return 0;
+	j = spawn_job(m, argv, 0);
+	if (j == NULL) {
+		result(m, idx, QEXIT_TEMP, strerror(errno));
+		return;
 	}
-	jobs = xrealloc(jobs, (njobs + 1) * sizeof *jobs);
-	j = &jobs[njobs++];
-	memset(j, 0, sizeof *j);
-	j->pid = pid;
-	j->fd = p[0];
-	j->m = m;
 	j->idx = idx;
-	clock_gettime(CLOCK_MONOTONIC, &j->t0);
 	m->st[idx] = R_RUNNING;
-	m->running++;
-	return 1;
+}
+
+/* The recipient's domain, lowercased, into d. */
+static void
+domain_of(const char *addr, char *d, size_t size)
+{
+	const char *at = strrchr(addr, '@');
+	size_t n = 0;
+
+	for (at = at != NULL ? at + 1 : ""; *at != '\0' && n + 1 < size; at++)
+		d[n++] = (char)tolower((unsigned char)*at);
+	d[n] = '\0';
+}
+
+/* One smtp-send for recipient idx and the pending ones of its domain. */
+static void
+start_remote(struct msg *m, size_t idx, const char *domain)
+{
+	char prog[PATH_BYTES_MAX], d[DOMAIN_BYTES_MAX + 1];
+	char **argv;
+	size_t *idxs, n = 0;
+	struct job *j;
+
+	if (libexec_path(prog, sizeof prog, "smtp-send") == -1) {
+		result(m, idx, QEXIT_TEMP, "libexec path too long");
+		return;
+	}
+	argv = xrealloc(NULL, (BATCH_MAX + 4) * sizeof *argv);
+	idxs = xrealloc(NULL, BATCH_MAX * sizeof *idxs);
+	argv[0] = prog;
+	argv[1] = (char *)domain;
+	argv[2] = (char *)m->sender;
+	for (size_t i = idx; i < m->n && n < BATCH_MAX; i++) {
+		if (m->st[i] != R_PENDING)
+			continue;
+		domain_of(m->rcpt[i], d, sizeof d);
+		if (strcmp(d, domain) != 0)
+			continue;
+		argv[3 + n] = (char *)m->rcpt[i];
+		idxs[n++] = i;
+	}
+	argv[3 + n] = NULL;
+	j = spawn_job(m, argv, 1);
+	free(argv);
+	if (j == NULL) {
+		for (size_t k = 0; k < n; k++)
+			result(m, idxs[k], QEXIT_TEMP, strerror(errno));
+		free(idxs);
+		return;
+	}
+	j->idxs = idxs;
+	j->nidx = n;
+	for (size_t k = 0; k < n; k++)
+		m->st[idxs[k]] = R_RUNNING;
 }
 
 /* Start what can be started for m; 1 when all its recipients have begun. */
@@ -597,15 +683,66 @@ work(struct msg *m)
 		} else if (k != ROUTE_OK) {
 			result(m, i, QEXIT_TEMP, route_error);
 		} else if (r.kind == ROUTE_REMOTE) {
-			result(m, i, QEXIT_TEMP, "remote delivery is not configured on this host (#4.3.0)");
+			if (nremote >= conc_remote)
+				return 0;
+			start_remote(m, i, r.domain);
 		} else {
-			if (njobs >= conc_local)
+			if (nlocal >= conc_local)
 				return 0;
 			start_local(m, i, &r);
 		}
 		m->cursor++;
 	}
 	return 1;
+}
+
+/* smtp-send's lines: "ok|defer|fail TAB rcpt TAB text", one per recipient. */
+static void
+remote_done(struct job *j)
+{
+	struct msg *m = j->m;
+	char *p = j->out, *end = j->out + j->outlen;
+	size_t k = 0;
+	const char *why, *diag = NULL;
+
+	while (p != NULL && p < end && k < j->nidx) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *line = p, *t1, *t2;
+		int code;
+
+		if (nl == NULL)
+			break;
+		*nl = '\0';
+		p = nl + 1;
+		t1 = strchr(line, '\t');
+		t2 = t1 != NULL ? strchr(t1 + 1, '\t') : NULL;
+		if (t2 == NULL) {
+			diag = line;	/* a diagnostic, not a result */
+			continue;
+		}
+		*t1 = '\0';
+		*t2 = '\0';
+		if (strcmp(line, "ok") == 0)
+			code = 0;
+		else if (strcmp(line, "fail") == 0)
+			code = QEXIT_PERM;
+		else if (strcmp(line, "defer") == 0)
+			code = QEXIT_TEMP;
+		else
+			continue;
+		if (strcmp(t1 + 1, m->rcpt[j->idxs[k]]) != 0)
+			break;		/* out of step: defer the rest */
+		result(m, j->idxs[k], code, t2 + 1);
+		k++;
+	}
+	if (diag == NULL && p < end && memchr(p, '\n', (size_t)(end - p)))
+		diag = p;
+	why = diag != NULL ? diag : WIFSIGNALED(j->status) ?
+	    "smtp-send crashed" : "smtp-send gave no result";
+	if (strncmp(why, "smtp-send: fatal: ", 18) == 0)
+		why += 18;
+	for (; k < j->nidx; k++)
+		result(m, j->idxs[k], QEXIT_TEMP, why);
 }
 
 static void
@@ -618,6 +755,14 @@ job_done(size_t k)
 	char *nl;
 
 	close(j->fd);
+	if (j->remote) {
+		remote_done(j);
+		free(j->idxs);
+		free(j->out);
+		nremote--;
+		goto out;
+	}
+	nlocal--;
 	j->report[j->rlen] = '\0';
 	nl = strchr(j->report, '\n');
 	if (nl != NULL)
@@ -635,6 +780,8 @@ job_done(size_t k)
 		why = WIFSIGNALED(j->status) ? "delivery crashed" :
 		    "delivery failed without a reason";
 	result(m, j->idx, code, why);
+out:
+	stalled = 0;
 	m->running--;
 	jobs[k] = jobs[--njobs];
 	if (m->running == 0 && m->cursor >= m->n && !m->ready)
@@ -723,6 +870,12 @@ read_control(void)
 	else
 		conc_local = v == 0 ? 1 : v > CONCURRENCY_MAX ? CONCURRENCY_MAX :
 		    v;
+	if (control_ulong("concurrencyremote", &v, CONCURRENCY_REMOTE) < 0)
+		logmsg("warning", NULL, "reason",
+		    "control/concurrencyremote unreadable", NULL, NULL);
+	else
+		conc_remote = v == 0 ? 1 : v > CONCURRENCY_MAX ? CONCURRENCY_MAX :
+		    v;
 	if (control_ulong("queuelifetime", &v, LIFETIME_DEFAULT) < 0)
 		logmsg("warning", NULL, "reason",
 		    "control/queuelifetime unreadable", NULL, NULL);
@@ -756,6 +909,22 @@ drain_report(struct job *j)
 	for (;;) {
 		ssize_t r = read(j->fd, buf, sizeof buf);
 
+		if (r > 0 && j->remote) {
+			/* results, bounded by what the recipients need */
+			size_t cap = j->nidx * (2 * ADDR_BYTES_MAX + 1024) + 4096;
+			size_t n = (size_t)r;
+
+			if (j->outlen + n > cap)
+				n = cap - j->outlen;
+			if (j->outlen + n > j->outcap) {
+				j->outcap = (j->outlen + n) * 2;
+				j->out = xrealloc(j->out, j->outcap);
+			}
+			memcpy(j->out + j->outlen, buf, n);
+			j->outlen += n;
+			/* the last non-result line is kept as the report */
+			continue;
+		}
 		if (r > 0) {
 			size_t take = (size_t)r;
 
@@ -796,7 +965,9 @@ schedule(void)
 
 	while (nheap > 0 && heap[0]->next <= now)
 		make_ready(heap_pop(), 0);
-	while (njobs < conc_local && (hot != NULL || cold != NULL)) {
+	stalled = 0;
+	while ((nlocal < conc_local || nremote < conc_remote) &&
+	    (hot != NULL || cold != NULL)) {
 		struct msg *m = hot != NULL ? hot : cold;
 
 		if (!m->loaded && load(m) == -1) {
@@ -804,8 +975,10 @@ schedule(void)
 			forget(m);	/* left on disk for queue-check */
 			continue;
 		}
-		if (!work(m))
-			return;		/* no slot left: m stays first */
+		if (!work(m)) {
+			stalled = 1;	/* no slot of the kind m needs */
+			return;
+		}
 		next_ready();
 		if (m->running == 0)
 			round_end(m);
@@ -883,7 +1056,8 @@ main(int argc, char **argv)
 			if (wait * 1000 < timeout)
 				timeout = (int)(wait * 1000);
 		}
-		if ((hot != NULL || cold != NULL) && njobs < conc_local)
+		if ((hot != NULL || cold != NULL) && !stalled &&
+		    (nlocal < conc_local || nremote < conc_remote))
 			timeout = 0;
 		pf = xrealloc(NULL, (njobs + 2) * sizeof *pf);
 		pf[np].fd = selfpipe[0];
