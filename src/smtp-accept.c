@@ -372,11 +372,12 @@ deliverable(const char *addr)
 	long def;
 	int k;
 
+	if (installed_mode())
+		return 1;
 	k = route_lookup(addr, &r);
 	if (k == ROUTE_CONFIG)
 		return -1;
-	if (k != ROUTE_OK || r.kind == ROUTE_REMOTE || r.ext[0] == '\0' ||
-	    installed_mode())
+	if (k != ROUTE_OK || r.kind == ROUTE_REMOTE || r.ext[0] == '\0')
 		return 1;
 	k = dotqmail_find(r.home, r.dash, r.ext, path, sizeof path, &def);
 	return k == DOTQMAIL_NONE ? 0 : 1;

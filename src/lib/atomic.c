@@ -32,6 +32,10 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		memcpy(dir, path, (size_t)(slash - path));
 		dir[slash - path] = '\0';
 	}
+	/* A name with our pid can only be debris of a crashed process that
+	 * had the same pid: remove it, or it would block us for ever. */
+	if (unlink(tmp) == -1 && errno != ENOENT)
+		return -1;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd == -1)
 		return -1;

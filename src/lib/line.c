@@ -68,6 +68,8 @@ rbuf_getline(struct rbuf *rb, char *line, size_t max, size_t *len)
 		if (r == 0) {
 			*len = n;
 			line[n < max ? n : max - 1] = '\0';
+			if (toolong)
+				return LINE_TOOLONG;	/* never a cut line */
 			return any ? LINE_PARTIAL : LINE_EOF;
 		}
 		if (r < 0)
