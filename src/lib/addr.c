@@ -41,17 +41,18 @@ domain_valid(const char *d)
 		unsigned char c = (unsigned char)d[i];
 
 		if (c == '.') {
-			if (label == 0)
+			/* a label neither empty nor ending in '-' */
+			if (label == 0 || d[i - 1] == '-')
 				return 0;
 			label = 0;
 			continue;
 		}
-		if (!isalnum(c) && c != '-')
-			return 0;
+		if (!isalnum(c) && (c != '-' || label == 0))
+			return 0;	/* nor starting with '-' */
 		if (++label > LABEL_BYTES_MAX)
 			return 0;
 	}
-	return label > 0;
+	return label > 0 && d[n - 1] != '-';
 }
 
 const char *

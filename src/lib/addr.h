@@ -36,7 +36,7 @@ int addr_parse_path(const char *s, char *out, size_t size, const char **rest,
 const char *addr_domain(const char *addr);
 /* A '%', '!' or '@' in the local part: an attempt to route through us. */
 int addr_has_routing(const char *addr);
-/* Letters, digits and hyphens in labels of 1..63 bytes, or a [literal]. */
+/* Letters, digits and inner hyphens in labels of 1..63 bytes, or a [literal]. */
 int domain_valid(const char *d);
 /* No byte below 0x20, no DEL. */
 int is_clean(const char *s, size_t len);
