@@ -13,10 +13,10 @@ MANDIR ?= $(PREFIX)/share/man
 ROOT ?= /var/vdmail
 BUILD ?= build
 
-BIN = vdmail-init maildirmake queue-list queue-check forward
+BIN = vdmail-init maildirmake queue-list queue-check forward vuser
 LIBEXEC = queue-inject smtp-accept maildir-store vdomain-route dotqmail-exec queue-run \
-	smtp-send
-LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce dns fmt
+	smtp-send pop3-auth pop3-session vcheckpassword
+LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce dns fmt vpasswd
 UNITS = die xio line control addr msgid atomic queue
 
 XCFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -Wpedantic -Wshadow \
@@ -60,6 +60,8 @@ $(LIBEXECOUT)/%: $(BUILD)/src/%.o $(LIBA)
 
 # c-ares for the resolver (Debian libc-ares-dev): only smtp-send needs it.
 $(LIBEXECOUT)/smtp-send: LDLIBS += -lcares
+# libcrypt for password hashes (Debian libcrypt-dev).
+$(LIBEXECOUT)/vcheckpassword $(BINOUT)/vuser: LDLIBS += -lcrypt
 
 $(BUILD)/t/test-%: $(BUILD)/t/lib/test-%.o $(LIBA)
 	@mkdir -p $(@D)
