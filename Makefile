@@ -13,10 +13,10 @@ MANDIR ?= $(PREFIX)/share/man
 ROOT ?= /var/vdmail
 BUILD ?= build
 
-BIN = vdmail-init maildirmake queue-list queue-check forward vuser
+BIN = vdmail-init maildirmake queue-list queue-check forward vuser maildir2mbox
 LIBEXEC = queue-inject smtp-accept maildir-store vdomain-route dotqmail-exec queue-run \
 	smtp-send pop3-auth pop3-session vcheckpassword
-LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce dns fmt vpasswd
+LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce dns fmt vpasswd mbox
 UNITS = die xio line control addr msgid atomic queue
 
 XCFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -Wpedantic -Wshadow \
