@@ -70,7 +70,7 @@ $(BUILD)/t/test-%: $(BUILD)/t/lib/test-%.o $(LIBA)
 # vdmail-init writes the service run scripts byte for byte: the templates
 # in service/ stay the one source, turned into C string literals here.
 TEMPLATES = service/smtp/run service/smtp/log/run service/send/run \
-	service/send/log/run
+	service/send/log/run service/pop3/run service/pop3/log/run
 
 $(BUILD)/gen/templates.h: $(TEMPLATES)
 	@mkdir -p $(@D)

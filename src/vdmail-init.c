@@ -86,7 +86,8 @@ static const char *const made_dirs[] = {
 	"control", "users", "alias", "alias/Maildir", "queue", "queue/mess",
 	"queue/state", "queue/lock", "service", "service/smtp",
 	"service/smtp/log", "service/smtp/env", "service/send",
-	"service/send/log", "service/send/env"
+	"service/send/log", "service/send/env", "service/pop3",
+	"service/pop3/log", "service/pop3/env"
 };
 
 static int
@@ -447,6 +448,27 @@ make_smtp_service(const struct options *o, const char *libexec)
 }
 
 static void
+make_pop3_service(const struct options *o, const char *libexec)
+{
+	const char *asan = getenv("VDMAIL_ASAN");
+
+	make_dir("service/pop3", 0755);
+	make_dir("service/pop3/env", 0755);
+	put_line("service/pop3/env/IP", o->ip);
+	put_line("service/pop3/env/PORT", o->pop3_port);
+	put_line("service/pop3/env/VDMAIL_ROOT", root);
+	put_line("service/pop3/env/VDMAIL_LIBEXEC", libexec);
+	if (asan != NULL && asan[0] != '\0')
+		put_text("service/pop3/env/MEMLIMIT", "", 0644);
+	else
+		put_line("service/pop3/env/MEMLIMIT", MEMLIMIT_DEFAULT);
+	make_dir("service/pop3/log", 0755);
+	make_dir("service/pop3/log/main", 0755);
+	put_text("service/pop3/log/run", tmpl_service_pop3_log_run, 0755);
+	put_text("service/pop3/run", tmpl_service_pop3_run, 0755);
+}
+
+static void
 make_send_service(const char *libexec)
 {
 	make_dir("service/send", 0755);
@@ -548,6 +570,7 @@ main(int argc, char **argv)
 		die_sys(QEXIT_TEMP, "make queue %s", path);
 	make_smtp_service(&o, libexec);
 	make_send_service(libexec);
+	make_pop3_service(&o, libexec);
 	sync_dirs();
 
 	if (printf("vdmail-init: made %s; run: svscan %s/service\n", root,

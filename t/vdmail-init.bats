@@ -98,8 +98,12 @@ refused() {
 	has "$D/env/VDMAIL_LIBEXEC" "$VDMAIL_LIBEXEC"$'\n'
 	has "$D/env/MEMLIMIT" $'64000000\n'
 	[ "$(ls "$D/env" | tr '\n' ' ')" = 'IP MEMLIMIT PORT VDMAIL_LIBEXEC VDMAIL_ROOT ' ]
-	# The pop3 port is checked, but nothing uses it yet.
-	run -1 grep -rx 2111 "$S/inst/control" "$S/inst/service"
+	# The pop3 port goes to the pop3 service only.
+	has "$S/inst/service/pop3/env/PORT" $'2111\n'
+	has "$S/inst/service/pop3/env/IP" $'127.0.0.1\n'
+	cmp "$TOP/service/pop3/run" "$S/inst/service/pop3/run"
+	cmp "$TOP/service/pop3/log/run" "$S/inst/service/pop3/log/run"
+	[ "$(ls "$S/inst/service" | tr '\n' ' ')" = 'pop3 send smtp ' ]
 }
 
 @test "the send service runs queue-run from the templates" {
