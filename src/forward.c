@@ -8,6 +8,7 @@
  * Exit:   0 queued; 100 bad usage or a permanent refusal by the queue;
  *         111 a temporary failure.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ main(int argc, char **argv)
 	int code, broken = 0;
 
 	progname = "forward";
+	/* an injector that stops reading must not kill us: its status tells */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
 		usage("address ...");
 	if (sender == NULL)

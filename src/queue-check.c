@@ -186,7 +186,7 @@ each(const char *dir, void (*fn)(const char *, const char *, int), int arg)
 	struct dirent *de;
 
 	if (d == NULL) {
-		if (errno == ENOENT)
+		if (errno == ENOENT || errno == ENOTDIR)
 			return;		/* reported by want_dir */
 		die_sys(QEXIT_TEMP, "open %s", dir);
 	}

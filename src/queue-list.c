@@ -83,7 +83,9 @@ list_one(const char *path, const char *id, int is_new)
 		unsigned long idx;
 		char kind;
 
-		while (fgets(line, sizeof line, sf) != NULL)
+		/* as in queue-run, a line cut by a crash is no record */
+		while (fgets(line, sizeof line, sf) != NULL &&
+		    strchr(line, '\n') != NULL)
 			if (sscanf(line, "%c %lu", &kind, &idx) == 2 && idx < n &&
 			    (states[idx] == 0 || states[idx] == 't'))
 				states[idx] = kind;

@@ -139,13 +139,32 @@ maildir_store(const char *dir, const char *prefix, size_t prefixlen, int fd,
 	return MAILDIR_OK;
 }
 
+/* mkdir, where an existing directory is fine but an existing file is not */
+static int
+make_dir(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (stat(path, &st) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
 int
 maildir_make(const char *dir)
 {
 	static const char *const sub[] = { "tmp", "new", "cur" };
 	char path[4096];
 
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+	if (make_dir(dir) == -1)
 		return -1;
 	for (size_t i = 0; i < 3; i++) {
 		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, sub[i]) >=
@@ -153,7 +172,7 @@ maildir_make(const char *dir)
 			errno = ENAMETOOLONG;
 			return -1;
 		}
-		if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		if (make_dir(path) == -1)
 			return -1;
 	}
 	return 0;
