@@ -13,10 +13,11 @@ MANDIR ?= $(PREFIX)/share/man
 ROOT ?= /var/vdmail
 BUILD ?= build
 
-BIN = vdmail-init maildirmake queue-list queue-check forward vuser maildir2mbox
+BIN = vdmail-init maildirmake queue-list queue-check forward vuser maildir2mbox \
+	qmail_db_lookup
 LIBEXEC = queue-inject smtp-accept maildir-store vdomain-route dotqmail-exec queue-run \
 	smtp-send pop3-auth pop3-session vcheckpassword
-LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce dns fmt vpasswd mbox
+LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce dns fmt vpasswd mbox dbtable
 UNITS = die xio line control addr msgid atomic queue
 
 XCFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -Wpedantic -Wshadow \
@@ -60,6 +61,8 @@ $(LIBEXECOUT)/%: $(BUILD)/src/%.o $(LIBA)
 
 # c-ares for the resolver (Debian libc-ares-dev): only smtp-send needs it.
 $(LIBEXECOUT)/smtp-send: LDLIBS += -lcares
+# tinycdb (Debian libcdb-dev) for the forwarding tables' index.
+$(BINOUT)/qmail_db_lookup $(LIBEXECOUT)/smtp-accept: LDLIBS += -lcdb
 # libcrypt for password hashes (Debian libcrypt-dev).
 $(LIBEXECOUT)/vcheckpassword $(BINOUT)/vuser: LDLIBS += -lcrypt
 

@@ -1,7 +1,7 @@
 /*
  * maildir - deliver into a Maildir.
  *
- * The name in tmp/ and new/ is "TIME.MUSECpPID_RRANDOM.HOST", unique
+ * The name in tmp/ and new/ is "TIME.MusecPpid_Rrandom.HOST", unique
  * without relying on the clock alone: the random part comes from the
  * kernel.  '/' and ':' in the host name are written \057 and \072.
  */
