@@ -822,6 +822,18 @@ scan_new(int is_hot)
 		snprintf(from, sizeof from, "new/%s", de->d_name);
 		mess_path(to, sizeof to, "mess", de->d_name);
 		if (link(from, to) == -1) {
+			struct stat a, b;
+			int e = errno;
+
+			/* a crash between link and unlink: mess/ has it */
+			if (e == EEXIST && stat(from, &a) == 0 &&
+			    stat(to, &b) == 0 && a.st_dev == b.st_dev &&
+			    a.st_ino == b.st_ino) {
+				if (unlink(from) == -1)
+					die_sys(QEXIT_TEMP, "unlink %s", from);
+				continue;
+			}
+			errno = e;
 			if (errno == EEXIST)
 				logmsg("warning", NULL, "msg", de->d_name,
 				    "reason", "id in use; left in new/");
@@ -1056,7 +1068,9 @@ main(int argc, char **argv)
 			if (wait * 1000 < timeout)
 				timeout = (int)(wait * 1000);
 		}
-		if ((hot != NULL || cold != NULL) && !stalled &&
+		if (got_term)
+			timeout = SCAN_SECONDS * 1000;	/* only jobs end now */
+		else if ((hot != NULL || cold != NULL) && !stalled &&
 		    (nlocal < conc_local || nremote < conc_remote))
 			timeout = 0;
 		pf = xrealloc(NULL, (njobs + 2) * sizeof *pf);

@@ -31,7 +31,10 @@ rfc5322_date(char *buf, size_t size, time_t t)
 	strftime(buf, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
 }
 
-/* "(#5.1.1)" in a reason gives its status; else 5.0.0. */
+/*
+ * "(#5.1.1)" in a reason gives its status; else 5.0.0.  The last code
+ * wins: "Giving up: ... Last error: ... (#4.3.0) (#4.4.7)" is 4.4.7.
+ */
 static void
 status_of(const char *reason, char *out, size_t size)
 {
@@ -48,7 +51,6 @@ status_of(const char *reason, char *out, size_t size)
 			    p[n] == '.'))
 				n++;
 			snprintf(out, size, "%.*s", (int)n, p);
-			return;
 		}
 	}
 }
