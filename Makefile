@@ -8,13 +8,14 @@
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/libexec/vdmail
 MANDIR ?= $(PREFIX)/share/man
 ROOT ?= /var/vdmail
 BUILD ?= build
 
 BIN = vdmail-init maildirmake queue-list queue-check forward vuser maildir2mbox \
-	qmail_db_lookup
+	qmail_db_lookup sendmail
 LIBEXEC = queue-inject smtp-accept maildir-store vdomain-route dotqmail-exec queue-run \
 	smtp-send pop3-auth pop3-session vcheckpassword
 LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce dns fmt vpasswd mbox dbtable
@@ -24,7 +25,8 @@ XCFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -Wpedantic -Wshadow \
 	-Wformat=2 -Wconversion -Wno-sign-conversion
 XCPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc/lib \
 	-DVDMAIL_ROOT_DEFAULT='"$(ROOT)"' \
-	-DVDMAIL_LIBEXEC_DEFAULT='"$(LIBEXECDIR)"'
+	-DVDMAIL_LIBEXEC_DEFAULT='"$(LIBEXECDIR)"' \
+	-DVDMAIL_BIN_DEFAULT='"$(BINDIR)"'
 XLDFLAGS =
 LDLIBS ?=
 
@@ -113,6 +115,16 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BIN:%=bin/%) $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(LIBEXEC:%=libexec/%) $(DESTDIR)$(LIBEXECDIR)/
+	@# sendmail, mailq and newaliases where programs look for them, never
+	@# over a file that a Debian package owns (Postfix's, say).
+	for f in $(SBINDIR)/sendmail $(BINDIR)/mailq $(BINDIR)/newaliases; do \
+	    if command -v dpkg >/dev/null 2>&1 && dpkg -S "$$f" >/dev/null 2>&1; then \
+	        echo "vdmail: $$f belongs to a Debian package: left alone"; \
+	        continue; \
+	    fi; \
+	    mkdir -p "$(DESTDIR)$$(dirname "$$f")" && \
+	    ln -sf "$(BINDIR)/sendmail" "$(DESTDIR)$$f" || exit 1; \
+	done
 	for s in 1 5 7 8; do \
 	    for f in man/man$$s/*.$$s; do \
 	        [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(MANDIR)/man$$s/ || :; \

@@ -16,6 +16,9 @@
 #ifndef VDMAIL_ROOT_DEFAULT
 #define VDMAIL_ROOT_DEFAULT "/var/vdmail"
 #endif
+#ifndef VDMAIL_BIN_DEFAULT
+#define VDMAIL_BIN_DEFAULT "/usr/local/bin"
+#endif
 #ifndef VDMAIL_LIBEXEC_DEFAULT
 #define VDMAIL_LIBEXEC_DEFAULT "/usr/local/libexec/vdmail"
 #endif
@@ -41,6 +44,12 @@ const char *
 vdmail_root(void)
 {
 	return env_or("VDMAIL_ROOT", VDMAIL_ROOT_DEFAULT);
+}
+
+const char *
+vdmail_bin(void)
+{
+	return env_or("VDMAIL_BIN", VDMAIL_BIN_DEFAULT);
 }
 
 const char *

@@ -88,5 +88,6 @@ warn_sys(const char *fmt, ...)
 void
 usage(const char *synopsis)
 {
-	die(QEXIT_PERM, "usage: %s %s", progname, synopsis);
+	die(QEXIT_PERM, "usage: %s%s%s", progname, synopsis[0] ? " " : "",
+	    synopsis);
 }
