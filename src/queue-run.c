@@ -435,6 +435,12 @@ finish(struct msg *m)
 		r = bounce_send(path, m->msgoff, m->id, m->birth, m->sender,
 		    m->rcpt, m->n, m->st, R_FAILED, (const char *const *)m->reason,
 		    bid);
+		if (r < 0 && bounce_refused) {
+			/* refused for good: retrying cannot help */
+			logmsg("bounce", m, "discarded", bounce_error, NULL,
+			    NULL);
+			r = 2;
+		}
 		if (r < 0) {
 			/* try again later; the marks are on disk */
 			logmsg("deferred", m, "reason", bounce_error, NULL, NULL);
@@ -446,9 +452,9 @@ finish(struct msg *m)
 		}
 		if (r == 0)
 			logmsg("bounce", m, "bounce", bid, NULL, NULL);
-		else
-			logmsg("bounce", m, "discarded", "double bounce failed",
-			    NULL, NULL);
+		else if (r == 1)
+			logmsg("bounce", m, "discarded", "a failed double "
+			    "bounce, or double bounces turned off", NULL, NULL);
 	}
 	mess_path(path, sizeof path, "mess", m->id);
 	if (unlink(path) == -1 && errno != ENOENT)
@@ -1011,8 +1017,21 @@ main(int argc, char **argv)
 		usage("");
 	if (root_path(path, sizeof path, "queue") == -1 || chdir(path) == -1)
 		die_sys(QEXIT_TEMP, "enter %s", path);
-	if (access("VERSION", R_OK) == -1)
-		die_sys(QEXIT_TEMP, "%s/VERSION", path);
+	{
+		/* only a queue of this format is ours to work */
+		char ver[64];
+		int fd = open("VERSION", O_RDONLY | O_CLOEXEC);
+		ssize_t r = fd == -1 ? -1 : xread(fd, ver, sizeof ver - 1);
+
+		if (fd != -1)
+			close(fd);
+		if (r < 0)
+			die_sys(QEXIT_TEMP, "%s/VERSION", path);
+		ver[r] = '\0';
+		if (strcmp(ver, QUEUE_VERSION "\n") != 0)
+			die(QEXIT_TEMP, "%s: not a queue of format %s", path,
+			    QUEUE_VERSION);
+	}
 	if (pipe(selfpipe) == -1)
 		die_sys(QEXIT_TEMP, "pipe");
 	for (int i = 0; i < 2; i++) {

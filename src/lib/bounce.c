@@ -21,6 +21,7 @@
 enum { HEADER_COPY_MAX = 64 * 1024 };
 
 char bounce_error[256];
+int bounce_refused;
 
 static void
 rfc5322_date(char *buf, size_t size, time_t t)
@@ -125,6 +126,7 @@ bounce_send(const char *path, off_t msgoff, const char *id, long long birth,
 	int code;
 
 	bounce_error[0] = '\0';
+	bounce_refused = 0;
 	if (strcmp(sender, DOUBLE_BOUNCE_SENDER) == 0)
 		return 1;
 	if (control_line("me", me, sizeof me, "localhost") < 0 ||
@@ -204,6 +206,7 @@ bounce_send(const char *path, off_t msgoff, const char *id, long long birth,
 	putf(&o, "\n--vdmail-%s--\n", bid);
 	rcpt[0] = to;
 	code = inject_close(&q, envsender, rcpt, 1);
+	bounce_refused = code >= 11 && code <= 40;
 	if (code != 0) {
 		snprintf(bounce_error, sizeof bounce_error, "bounce: %s",
 		    inject_strerror(code));

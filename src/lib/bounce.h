@@ -12,6 +12,8 @@
 #define DOUBLE_BOUNCE_SENDER "#@[]"
 
 extern char bounce_error[256];
+/* Set when the queue (a QMAILQUEUE filter) refused the last bounce for good. */
+extern int bounce_refused;
 
 /*
  * Report the recipients whose state st[i] equals failed, with reasons[i],
