@@ -281,7 +281,7 @@ header() {
 	wait_log '^event=done ' 3
 	id=$(log_ids '^event=new ' | tail -n 1)
 	grep -qx "event=failed msg=$id rcpt=bad@abc.com reason=\"no such\"" "$QR_LOG"
-	grep -qx "event=bounce msg=$id discarded=\"double bounce failed\"" "$QR_LOG"
+	grep -qx "event=bounce msg=$id discarded=\"a failed double bounce, or double bounces turned off\"" "$QR_LOG"
 	[ "$(log_count '^event=new ')" -eq 3 ]
 	[ "$(maildir_count "$H/dbl")" -eq 1 ]
 	[ "$(maildir_count "$H/Maildir")" -eq 0 ]
@@ -299,7 +299,7 @@ header() {
 	dbl=$(log_ids '^event=new ' | sed -n 2p)
 	grep -qx "event=bounce msg=$id bounce=$dbl" "$QR_LOG"
 	grep -qx "event=failed msg=$dbl rcpt=bad@abc.com reason=\"no such\"" "$QR_LOG"
-	grep -qx "event=bounce msg=$dbl discarded=\"double bounce failed\"" "$QR_LOG"
+	grep -qx "event=bounce msg=$dbl discarded=\"a failed double bounce, or double bounces turned off\"" "$QR_LOG"
 	queue_empty
 	sleep 0.3
 	[ "$(log_count '^event=new ')" -eq 2 ]
