@@ -249,6 +249,8 @@ static int
 run_program(const char *cmd)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t dfl;
 	char report[REPORT_BYTES + 1], buf[4096];
 	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
 	size_t rn = 0;
@@ -264,8 +266,16 @@ run_program(const char *cmd)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	if (posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, program_env()) != 0)
+	/* the program gets SIGPIPE back at its default, as qmail gives it */
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+	errno = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, program_env());
+	if (errno != 0)
 		die_sys(QEXIT_TEMP, "run /bin/sh");
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
 	for (;;) {
@@ -596,6 +606,7 @@ int
 main(int argc, char **argv)
 {
 	char path[PATH_BYTES_MAX];
+	struct sigaction sa;
 	struct stat st;
 	char *data, *p, *end;
 	size_t len;
@@ -612,7 +623,11 @@ main(int argc, char **argv)
 	ext = argv[5];
 	domain = argv[6];
 	sender = argv[7];
-	signal(SIGALRM, on_alarm);
+	/* no SA_RESTART: the alarm must cut a waiting fcntl(F_SETLKW) short */
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (geteuid() == 0 || getuid() == 0)
 		die(QEXIT_TEMP, "refusing to deliver as root (#4.3.0)");
