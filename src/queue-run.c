@@ -747,8 +747,11 @@ remote_done(struct job *j)
 	    "smtp-send crashed" : "smtp-send gave no result";
 	if (strncmp(why, "smtp-send: fatal: ", 18) == 0)
 		why += 18;
+	/* exit 100: a domain or address that will never do; bounce */
 	for (; k < j->nidx; k++)
-		result(m, j->idxs[k], QEXIT_TEMP, why);
+		result(m, j->idxs[k], WIFEXITED(j->status) &&
+		    WEXITSTATUS(j->status) == QEXIT_PERM ? QEXIT_PERM :
+		    QEXIT_TEMP, why);
 }
 
 static void
