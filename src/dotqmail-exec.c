@@ -542,6 +542,28 @@ done:
 	    "forward: %s", inject_strerror(code));
 }
 
+/* Does the text hold a line that is not blank and not a comment? */
+static int
+has_delivery(const char *data, size_t len)
+{
+	int bol = 1;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = data[i];
+
+		if (bol && c != '#' && c != '\n' && c != ' ' && c != '\t' &&
+		    c != '\r')
+			return 1;
+		if (bol && c == '#') {
+			while (i < len && data[i] != '\n')
+				i++;
+			continue;
+		}
+		bol = c == '\n';
+	}
+	return 0;
+}
+
 /* Read the .qmail file (or control/defaultdelivery) into lines. */
 static char *
 read_lines(const char *path, size_t *len)
@@ -662,6 +684,10 @@ main(int argc, char **argv)
 			die_sys(QEXIT_TEMP, "control/defaultdelivery");
 		if (access(dd, F_OK) == 0) {
 			data = read_lines(dd, &len);
+			if (!has_delivery(data, len))
+				die(QEXIT_TEMP, "control/defaultdelivery has no "
+				    "delivery line: mail waits until it has one "
+				    "(#4.3.5)");
 		} else {
 			data = strdup("./Maildir/\n");
 			if (data == NULL)

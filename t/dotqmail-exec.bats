@@ -299,14 +299,14 @@ now_ms() {
 	stored_ok "$H/Maildir" alice@example.org joe@example.com
 }
 
-@test "a control/defaultdelivery without delivery lines delivers nowhere (as vdmail-control(5) says)" {
+@test "a control/defaultdelivery without delivery lines defers: nothing is dropped" {
 	mkmd "$H/Maildir"
 	: >"$VDMAIL_ROOT/control/defaultdelivery"
-	run -0 --separate-stderr deliver
-	[ "$stderr" = '' ]
+	run -111 --separate-stderr deliver
+	[ "$stderr" = 'dotqmail-exec: fatal: control/defaultdelivery has no delivery line: mail waits until it has one (#4.3.5)' ]
 	nothing_done
-	printf '# nothing\n' >"$VDMAIL_ROOT/control/defaultdelivery"
-	run -0 deliver
+	printf '# nothing\n\n' >"$VDMAIL_ROOT/control/defaultdelivery"
+	run -111 deliver
 	nothing_done
 }
 

@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "bounce.h"
 #include "control.h"
+#include "fmt.h"
 #include "inject.h"
 #include "msgid.h"
 #include "xio.h"
@@ -32,26 +33,45 @@ rfc5322_date(char *buf, size_t size, time_t t)
 	strftime(buf, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
 }
 
+/* "5.1.1" at p: its length, or 0 (class 2, 4 or 5, then digits). */
+static size_t
+status_at(const char *p)
+{
+	size_t n = 1;
+	int dots = 0;
+
+	if (p[0] != '2' && p[0] != '4' && p[0] != '5')
+		return 0;
+	for (; isdigit((unsigned char)p[n]) || p[n] == '.'; n++)
+		if (p[n] == '.' && (p[n - 1] == '.' || ++dots > 2))
+			return 0;
+	return dots == 2 && p[n - 1] != '.' ? n : 0;
+}
+
 /*
- * "(#5.1.1)" in a reason gives its status; else 5.0.0.  The last code
- * wins: "Giving up: ... Last error: ... (#4.3.0) (#4.4.7)" is 4.4.7.
+ * The status of a reason: its last "(#5.1.1)" code (so "Giving up: ...
+ * (#4.3.0) (#4.4.7)" is 4.4.7); else a remote server's enhanced code
+ * after its reply code ("said: 550 5.1.1 ..."); else 5.0.0.
  */
 static void
 status_of(const char *reason, char *out, size_t size)
 {
-	const char *p = reason;
+	const char *p;
+	size_t n;
 
-	snprintf(out, size, "5.0.0");
-	while ((p = strstr(p, "#")) != NULL) {
-		p++;
-		if (isdigit((unsigned char)p[0]) && p[1] == '.' &&
-		    isdigit((unsigned char)p[2])) {
-			size_t n = 0;
-
-			while (n + 1 < size && (isdigit((unsigned char)p[n]) ||
-			    p[n] == '.'))
-				n++;
-			snprintf(out, size, "%.*s", (int)n, p);
+	(void)fmt(out, size, "5.0.0");
+	for (p = reason; (p = strchr(p, '#')) != NULL;)
+		if ((n = status_at(++p)) > 0)
+			(void)fmt(out, size, "%.*s", (int)n, p);
+	if (strcmp(out, "5.0.0") != 0)
+		return;
+	for (p = reason; (p = strstr(p, " said: ")) != NULL;) {
+		p += 7;
+		if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) && p[3] == ' ' &&
+		    (n = status_at(p + 4)) > 0 && p[0] == p[4]) {
+			(void)fmt(out, size, "%.*s", (int)n, p + 4);
+			return;
 		}
 	}
 }
