@@ -35,6 +35,7 @@
 enum {
 	LINE_BYTES_MAX = 512,		/* a command line, CRLF included */
 	USER_BYTES_MAX = 256,
+	HOST_BYTES_MAX = 255,		/* HOST goes into every timestamp */
 	IDLE_SECONDS = 600,
 	ERRORS_MAX = 10,
 	FAIL_DELAY_MS = 1000
@@ -106,7 +107,7 @@ now_ms(void)
 static void
 login(char **sub, char *password)
 {
-	char data[USER_BYTES_MAX + LINE_BYTES_MAX + 128];
+	char data[USER_BYTES_MAX + LINE_BYTES_MAX + HOST_BYTES_MAX + 64];
 	long long t0 = now_ms();
 	size_t ul = strlen(user), pl = strlen(password), n;
 	int p[2], status;
@@ -170,6 +171,8 @@ main(int argc, char **argv)
 	if (argc < 4)
 		usage("HOST CHECKPROGRAM SUBPROGRAM [ARG...]");
 	host = argv[1];
+	if (strlen(host) > HOST_BYTES_MAX)
+		die(QEXIT_TEMP, "HOST longer than %d bytes", HOST_BYTES_MAX);
 	signal(SIGPIPE, SIG_IGN);
 	{
 		char greet[300];

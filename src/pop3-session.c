@@ -221,7 +221,8 @@ scan_cur(void)
 		nmsgs++;
 	}
 	closedir(d);
-	qsort(msgs, nmsgs, sizeof *msgs, by_name);
+	if (nmsgs > 0)		/* msgs is NULL when cur/ is empty */
+		qsort(msgs, nmsgs, sizeof *msgs, by_name);
 }
 
 /* Message number from an argument: its index, or -1 with a reply sent. */
@@ -257,7 +258,9 @@ static void
 send_msg(size_t i, long lines)
 {
 	char path[600], buf[65536], lineout[65536 * 2 + 8];
-	int fd, bol = 1, in_body = 0, last = '\n', prev_nl = 0;
+	/* prev_nl starts set: a first empty line is the blank line of an
+	 * empty header */
+	int fd, bol = 1, in_body = 0, last = '\n', prev_nl = 1;
 	long body = 0;
 
 	if (fmt(path, sizeof path, "cur/%s", msgs[i].name)) {

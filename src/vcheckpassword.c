@@ -38,7 +38,7 @@ enum {
 	EXIT_USAGE = 2
 };
 
-static char input[INPUT_BYTES_MAX + 1];
+static char input[INPUT_BYTES_MAX + 2];	/* one more: too long? */
 
 static void
 wipe(void *p, size_t n)
@@ -125,7 +125,7 @@ main(int argc, char **argv)
 		_exit(EXIT_USAGE);
 	}
 	for (;;) {
-		ssize_t r = xread(3, input + n, INPUT_BYTES_MAX - n);
+		ssize_t r = xread(3, input + n, INPUT_BYTES_MAX + 1 - n);
 
 		if (r < 0) {
 			warn_sys("read fd 3");
@@ -134,7 +134,7 @@ main(int argc, char **argv)
 		if (r == 0)
 			break;
 		n += (size_t)r;
-		if (n == INPUT_BYTES_MAX)
+		if (n > INPUT_BYTES_MAX)
 			bad();		/* too long to be a login */
 	}
 	close(3);
