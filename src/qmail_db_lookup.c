@@ -76,7 +76,9 @@ expand(const char *name)
 		if (strcasecmp(stack[i], name) == 0) {
 			char cycle[1024] = "";
 
-			for (size_t k = i; k < depth; k++) {
+			/* room for a name's start, " -> " and the last name */
+			for (size_t k = i; k < depth &&
+			    strlen(cycle) + 8 < sizeof cycle; k++) {
 				strncat(cycle, stack[k], sizeof cycle -
 				    strlen(cycle) - 8);
 				strncat(cycle, " -> ", sizeof cycle -
@@ -107,11 +109,16 @@ expand(const char *name)
 static void
 include(const char *path)
 {
+	static size_t includes;		/* nesting: a list may include itself */
 	char *data, *p;
 	struct stat st;
 	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	if (includes == DEPTH_MAX)
+		die(QEXIT_PERM, ":include:%s: lists nested more than %d deep "
+		    "(#5.4.6)", path, DEPTH_MAX);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
 		die_sys(QEXIT_TEMP, ":include:%s", path);
 	if (fstat(fd, &st) == -1 || st.st_size > INCLUDE_BYTES_MAX)
@@ -130,6 +137,7 @@ include(const char *path)
 	}
 	close(fd);
 	data[n] = '\0';
+	includes++;
 	for (p = data; *p != '\0';) {
 		size_t k;
 
@@ -156,6 +164,7 @@ include(const char *path)
 		}
 		p += k;
 	}
+	includes--;
 	free(data);
 }
 

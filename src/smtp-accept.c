@@ -448,7 +448,7 @@ smtp_rcpt(const char *arg)
 {
 	char addr[ADDR_BYTES_MAX + 1];
 	const char *p, *rest, *domain;
-	int routed, r;
+	int routed, r, postmaster;
 
 	if (!have_mail) {
 		reply("503 5.5.1 MAIL first");
@@ -475,8 +475,9 @@ smtp_rcpt(const char *arg)
 		return;
 	}
 	domain = addr_domain(addr);
-	if (domain == NULL && (relayclient != NULL ||
-	    strcasecmp(addr, "postmaster") == 0)) {
+	/* <postmaster> is taken whether or not rcpthosts lists me */
+	postmaster = domain == NULL && strcasecmp(addr, "postmaster") == 0;
+	if (domain == NULL && (relayclient != NULL || postmaster)) {
 		/* RFC 5321 postmaster, or a relay client's bare local part */
 		size_t n = strlen(addr);
 
@@ -501,7 +502,7 @@ smtp_rcpt(const char *arg)
 	} else if (domain == NULL) {
 		reply("553 5.1.2 a recipient needs a domain");
 		return;
-	} else if (!rcpthost_ok(domain)) {
+	} else if (!postmaster && !rcpthost_ok(domain)) {
 		reply("553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts");
 		return;
 	}

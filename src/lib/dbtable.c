@@ -277,6 +277,7 @@ struct scan {
 	const char *name;
 	char *value;
 	size_t len;
+	const char *path;
 };
 
 static int
@@ -284,8 +285,13 @@ match_entry(const char *name, const char *targets, size_t len, void *arg)
 {
 	struct scan *s = arg;
 
-	if (strcmp(name, s->name) != 0 || s->value != NULL)
+	if (strcmp(name, s->name) != 0)
 		return 0;
+	if (s->value != NULL) {		/* as the index would refuse it */
+		(void)fmt(dbtable_error, sizeof dbtable_error,
+		    "%s: %s is listed twice", s->path, name);
+		return DBT_MALFORMED;
+	}
 	s->value = malloc(len);
 	if (s->value == NULL)
 		return DBT_ERR;
@@ -357,7 +363,7 @@ dbtable_lookup(const char *path, const char *name, int rebuild,
 		if (r == DBT_MALFORMED)
 			return r;
 		if (r != 0) {
-			struct scan s = { key, NULL, 0 };
+			struct scan s = { key, NULL, 0, path };
 
 			if (errno != EACCES && errno != EROFS && errno != EPERM)
 				return DBT_ERR;
