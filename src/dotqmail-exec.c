@@ -501,6 +501,26 @@ add_forward(const char *a)
 		die(QEXIT_PERM, "too many forwarding addresses");
 	if (strlen(a) > ADDR_BYTES_MAX || !is_clean(a, strlen(a)))
 		die(QEXIT_PERM, "forwarding address too long or malformed");
+	if (strchr(a, '@') == NULL) {
+		/* "&jsmith": a user of this host, as qmail takes it */
+		static char host[DOMAIN_BYTES_MAX + 1];
+		char me[DOMAIN_BYTES_MAX + 1];
+		size_t n = strlen(a) + strlen(host) + 2;
+
+		if (host[0] == '\0' && (control_line("me", me, sizeof me,
+		    "localhost") < 0 || control_line("defaulthost", host,
+		    sizeof host, me) < 0))
+			die_sys(QEXIT_TEMP, "control/defaulthost");
+		n = strlen(a) + strlen(host) + 2;
+		if (n > ADDR_BYTES_MAX + 1)
+			die(QEXIT_PERM, "forwarding address too long");
+		fwd[nfwd] = malloc(n);
+		if (fwd[nfwd] == NULL)
+			die(QEXIT_TEMP, "out of memory");
+		snprintf(fwd[nfwd], n, "%s@%s", a, host);
+		nfwd++;
+		return;
+	}
 	fwd[nfwd] = strdup(a);
 	if (fwd[nfwd] == NULL)
 		die(QEXIT_TEMP, "out of memory");

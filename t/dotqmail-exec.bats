@@ -1058,3 +1058,11 @@ EOF
 	nothing_done
 	[ ! -e "$H/ran" ]
 }
+
+@test "&jsmith without a domain forwards to jsmith@defaulthost, as in the article" {
+	qmail .qmail-john:smith '&jsmith'
+	run -0 deliver john.smith
+	f=$(find "$VDMAIL_ROOT/queue/new" -type f)
+	[ -n "$f" ]
+	tr '\0' '\n' <"$f" | grep -qx 'Tjsmith@mx.example.net'
+}
