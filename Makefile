@@ -95,16 +95,22 @@ $(BUILD)/src/vdmail-init.o: XCPPFLAGS += -I$(BUILD)/gen
 deps:
 	@sh t/helpers/deps
 
-# The suite, then the same suite against a sanitizer build.
+# The suite, then the same suite against a sanitizer build.  Test files
+# run side by side (GNU parallel); the tests within a file in order.
+JOBS ?= 6
+BATS = bats --jobs $(JOBS) --no-parallelize-within-files
+ASAN_FLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror \
+	-fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+
 check: deps all
-	VDMAIL_TESTBIN=$(CURDIR)/build/t bats t
-	$(MAKE) BUILD=build-asan \
-	    XCFLAGS='-std=c11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer' all
+	VDMAIL_TESTBIN=$(CURDIR)/build/t $(BATS) t
+	$(MAKE) BUILD=build-asan XCFLAGS='$(ASAN_FLAGS)' all
 	VDMAIL_ASAN=1 ASAN_OPTIONS=abort_on_error=0:detect_leaks=0 \
 	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    VDMAIL_BIN=$(CURDIR)/build-asan/bin \
 	    VDMAIL_LIBEXEC=$(CURDIR)/build-asan/libexec \
-	    VDMAIL_TESTBIN=$(CURDIR)/build-asan/t bats t
+	    VDMAIL_TESTBIN=$(CURDIR)/build-asan/t $(BATS) t
 
 run: deps all
 	@sh etc/demo-run "$(CURDIR)"
