@@ -17,8 +17,8 @@ BUILD ?= build
 BIN = vdmail-init maildirmake queue-list queue-check forward vuser maildir2mbox \
 	qmail_db_lookup sendmail
 LIBEXEC = queue-inject smtp-accept maildir-store vdomain-route dotqmail-exec queue-run \
-	smtp-send pop3-auth pop3-session vcheckpassword
-LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce dns fmt vpasswd mbox dbtable
+	smtp-send pop3-auth pop3-session vcheckpassword local-spawn rcpt-check
+LIBMODS = die xio line control addr msgid atomic queue maildir route dotqmail inject logfmt bounce dns fmt vpasswd mbox dbtable rcptcheck
 UNITS = die xio line control addr msgid atomic queue
 
 XCFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -Wpedantic -Wshadow \
@@ -64,7 +64,8 @@ $(LIBEXECOUT)/%: $(BUILD)/src/%.o $(LIBA)
 # c-ares for the resolver (Debian libc-ares-dev): only smtp-send needs it.
 $(LIBEXECOUT)/smtp-send: LDLIBS += -lcares
 # tinycdb (Debian libcdb-dev) for the forwarding tables' index.
-$(BINOUT)/qmail_db_lookup $(LIBEXECOUT)/smtp-accept: LDLIBS += -lcdb
+$(BINOUT)/qmail_db_lookup $(LIBEXECOUT)/smtp-accept $(LIBEXECOUT)/rcpt-check: \
+    LDLIBS += -lcdb
 # libcrypt for password hashes (Debian libcrypt-dev).
 $(LIBEXECOUT)/vcheckpassword $(BINOUT)/vuser: LDLIBS += -lcrypt
 
@@ -119,8 +120,20 @@ install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 $(BIN:%=bin/%) $(DESTDIR)$(BINDIR)/
-	install -m 0755 $(LIBEXEC:%=libexec/%) $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0755 $(BIN:%=$(BINOUT)/%) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(LIBEXEC:%=$(LIBEXECOUT)/%) $(DESTDIR)$(LIBEXECDIR)/
+	@# As root: the system users (vdmail-init --system-users), and the
+	@# owners and modes of the privilege split (vdmail(7)): queue-inject
+	@# setuid to the queue's owner for everyone; the others only for the
+	@# one group that needs them.
+	if [ "$$(id -u)" = 0 ]; then \
+	    $(BINOUT)/vdmail-init --system-users && \
+	    L=$(DESTDIR)$(LIBEXECDIR) && \
+	    chown vdmailq:vdmails $$L/queue-inject && chmod 6711 $$L/queue-inject && \
+	    chown vdmailr:vdmails $$L/smtp-send && chmod 4710 $$L/smtp-send && \
+	    chown root:vdmails $$L/local-spawn && chmod 4710 $$L/local-spawn && \
+	    chown root:vdmaild $$L/rcpt-check && chmod 4710 $$L/rcpt-check; \
+	fi
 	@# sendmail, mailq and newaliases where programs look for them, never
 	@# over a file that a Debian package owns (Postfix's, say).
 	for f in $(SBINDIR)/sendmail $(BINDIR)/mailq $(BINDIR)/newaliases; do \

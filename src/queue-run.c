@@ -108,6 +108,7 @@ static unsigned long conc_local = CONCURRENCY_LOCAL;
 static unsigned long conc_remote = CONCURRENCY_REMOTE;
 static size_t nlocal, nremote;		/* jobs of each kind */
 static int stalled;			/* the first ready message waits for a slot */
+static int installed;			/* installed mode: local-spawn delivers */
 static unsigned long lifetime = LIFETIME_DEFAULT;
 
 static struct job *jobs;
@@ -594,11 +595,19 @@ start_local(struct msg *m, size_t idx, const struct route *r)
 		result(m, idx, QEXIT_TEMP, "refusing to deliver as uid 0 (#4.3.0)");
 		return;
 	}
-	if (libexec_path(prog, sizeof prog, "dotqmail-exec") == -1) {
+	if (libexec_path(prog, sizeof prog, installed ? "local-spawn" :
+	    "dotqmail-exec") == -1) {
 		result(m, idx, QEXIT_TEMP, "libexec path too long");
 		return;
 	}
 	argv[0] = prog;
+	if (installed) {
+		/* the setuid spawner looks the user up again itself */
+		argv[1] = (char *)m->rcpt[idx];
+		argv[2] = (char *)m->sender;
+		argv[3] = NULL;
+		goto spawn;
+	}
 	argv[1] = (char *)r->user;
 	argv[2] = (char *)r->home;
 	argv[3] = (char *)r->local;
@@ -607,6 +616,7 @@ start_local(struct msg *m, size_t idx, const struct route *r)
 	argv[6] = (char *)r->domain;
 	argv[7] = (char *)m->sender;
 	argv[8] = NULL;
+spawn:
 	j = spawn_job(m, argv, 0);
 	if (j == NULL) {
 		result(m, idx, QEXIT_TEMP, strerror(errno));
@@ -830,29 +840,32 @@ scan_new(int is_hot)
 			continue;
 		snprintf(from, sizeof from, "new/%s", de->d_name);
 		mess_path(to, sizeof to, "mess", de->d_name);
-		if (link(from, to) == -1) {
+		/*
+		 * rename, never over a message already there (an id in use
+		 * stays in new/ until the name is free).  A name in both
+		 * places for one file is a crash's leftover: drop new/'s.
+		 */
+		{
 			struct stat a, b;
-			int e = errno;
 
-			/* a crash between link and unlink: mess/ has it */
-			if (e == EEXIST && stat(from, &a) == 0 &&
-			    stat(to, &b) == 0 && a.st_dev == b.st_dev &&
-			    a.st_ino == b.st_ino) {
-				if (unlink(from) == -1)
-					die_sys(QEXIT_TEMP, "unlink %s", from);
+			if (lstat(to, &b) == 0) {
+				if (lstat(from, &a) == 0 && a.st_dev == b.st_dev &&
+				    a.st_ino == b.st_ino) {
+					if (unlink(from) == -1)
+						die_sys(QEXIT_TEMP, "unlink %s",
+						    from);
+				} else {
+					logmsg("warning", NULL, "msg", de->d_name,
+					    "reason", "id in use; left in new/");
+				}
 				continue;
 			}
-			errno = e;
-			if (errno == EEXIST)
-				logmsg("warning", NULL, "msg", de->d_name,
-				    "reason", "id in use; left in new/");
-			else
+			if (rename(from, to) == -1) {
 				logmsg("warning", NULL, "msg", de->d_name,
 				    "reason", strerror(errno));
-			continue;
+				continue;
+			}
 		}
-		if (unlink(from) == -1)
-			die_sys(QEXIT_TEMP, "unlink %s", from);
 		m = new_msg(de->d_name);
 		logmsg("new", m, NULL, NULL, NULL, NULL);
 		make_ready(m, is_hot);
@@ -1018,6 +1031,10 @@ main(int argc, char **argv)
 	(void)argv;
 	if (argc > 1)
 		usage("");
+	installed = installed_mode();
+	if (geteuid() == 0)
+		die(QEXIT_TEMP, "refusing to run as root: run me as the queue "
+		    "manager's user (setuidgid vdmails), or in sandbox mode");
 	if (root_path(path, sizeof path, "queue") == -1 || chdir(path) == -1)
 		die_sys(QEXIT_TEMP, "enter %s", path);
 	{

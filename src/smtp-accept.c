@@ -33,13 +33,13 @@
 
 #include "addr.h"
 #include "control.h"
-#include "dbtable.h"
 #include "die.h"
 #include "dotqmail.h"
 #include "fmt.h"
 #include "inject.h"
 #include "line.h"
 #include "msgid.h"
+#include "rcptcheck.h"
 #include "route.h"
 #include "xio.h"
 
@@ -361,85 +361,49 @@ smtp_mail(const char *arg)
 }
 
 /*
- * A -default file whose first delivery line is "|qmail_db_lookup FILE"
- * forwards by a table: the name must be in it, or "-" must be.  1
- * deliverable or not sure, 0 certainly not.
- */
-static int
-table_deliverable(const char *dotqmail, const char *home, const char *key)
-{
-	char buf[4096], file[PATH_BYTES_MAX], *line, *value;
-	const char *cmd, *arg, *base;
-	size_t len;
-	ssize_t n;
-	int fd, k;
-
-	fd = open(dotqmail, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return 1;
-	n = xread(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	buf[n] = '\0';
-	for (line = strtok(buf, "\n"); line != NULL && line[0] == '#';
-	    line = strtok(NULL, "\n"))
-		;
-	if (line == NULL || line[0] != '|')
-		return 1;
-	/* exactly "|[path/]qmail_db_lookup FILE", nothing a shell would read */
-	cmd = line + 1;
-	while (*cmd == ' ')
-		cmd++;
-	arg = strchr(cmd, ' ');
-	if (arg == NULL)
-		return 1;
-	for (base = arg; base > cmd && base[-1] != '/'; base--)
-		;
-	if ((size_t)(arg - base) != 15 || strncmp(base, "qmail_db_lookup", 15))
-		return 1;
-	while (*arg == ' ')
-		arg++;
-	if (*arg == '\0' || strpbrk(arg, " \t;&|<>$`'\"\\*?[(){}~") != NULL)
-		return 1;
-	if (fmt(file, sizeof file, arg[0] == '/' ? "%s" : "%s/%s",
-	    arg[0] == '/' ? arg : home, arg))
-		return 1;
-	k = dbtable_lookup(file, key, 1, &value, &len);
-	free(value);
-	if (k == DBT_MISSING) {
-		k = dbtable_lookup(file, "-", 1, &value, &len);
-		free(value);
-	}
-	return k == DBT_MISSING ? 0 : 1;
-}
-
-/*
  * Would delivery certainly bounce this address?  The same lookup as
- * queue-run's: 0 certainly (no user, no .qmail file, no -default), 1
- * deliverable or not sure, -1 a control file unreadable.  In installed
- * mode homes are not ours to read, so the answer is "not sure".
+ * delivery's (src/lib/rcptcheck.c): 0 certainly, 1 deliverable or not
+ * sure, -1 a control file unreadable.  In installed mode the homes are
+ * not ours to read: the rcpt-check helper, which may, answers.
  */
 static int
 deliverable(const char *addr)
 {
-	char path[PATH_BYTES_MAX];
-	struct route r;
-	long def;
-	int k;
+	char prog[PATH_BYTES_MAX];
+	char *argv[2];
+	posix_spawn_file_actions_t fa;
+	int p[2], status, r;
+	pid_t pid;
 
-	if (installed_mode())
+	if (!installed_mode())
+		return rcpt_deliverable(addr);
+	if (libexec_path(prog, sizeof prog, "rcpt-check") == -1 ||
+	    pipe(p) == -1)
 		return 1;
-	k = route_lookup(addr, &r);
-	if (k == ROUTE_CONFIG)
-		return -1;
-	if (k != ROUTE_OK || r.kind == ROUTE_REMOTE || r.ext[0] == '\0')
-		return 1;
-	k = dotqmail_find(r.home, r.dash, r.ext, path, sizeof path, &def);
-	if (k == DOTQMAIL_NONE)
+	fcntl(p[1], F_SETFD, FD_CLOEXEC);
+	argv[0] = prog;
+	argv[1] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[0], 0);
+	posix_spawn_file_actions_addclose(&fa, p[0]);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	r = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[0]);
+	if (r != 0) {
+		close(p[1]);
+		return 1;	/* no helper: not sure */
+	}
+	(void)write_all(p[1], addr, strlen(addr));
+	(void)write_all(p[1], "\n", 1);
+	close(p[1]);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return 1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == RCPT_CHECK_NO)
 		return 0;
-	if (k == DOTQMAIL_FOUND && def >= 0)
-		return table_deliverable(path, r.home, r.ext + def);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == QEXIT_TEMP)
+		return -1;
 	return 1;
 }
 

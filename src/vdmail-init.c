@@ -18,6 +18,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <grp.h>
+#include <pwd.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +33,7 @@
 #include "atomic.h"
 #include "control.h"
 #include "die.h"
+#include "msgid.h"
 #include "queue.h"
 #include "xio.h"
 
@@ -49,9 +54,21 @@ enum {
 static const char synopsis[] = "DIR [--me HOST] [--ip ADDR] [--smtp-port N]"
     " [--pop3-port N] [--relay ADDR]...";
 
-static const char root_refusal[] = "run as root, the services would run as"
-    " root: make the instance as an unprivileged user (sandbox mode); the"
-    " privilege split comes with installed mode";
+/*
+ * Installed mode's system users, each with a group of its own name, and
+ * what they run as (vdmail(7), PRIVILEGE SPLIT).
+ */
+static const struct sysuser {
+	const char *name;
+	const char *home;	/* under the instance root */
+} sysusers[] = {
+	{ "vdmaild", "" },	/* smtp-accept */
+	{ "vdmailq", "" },	/* owns the queue: queue-inject is setuid to it */
+	{ "vdmailr", "" },	/* smtp-send */
+	{ "vdmails", "" },	/* queue-run */
+	{ "vdmaill", "" },	/* multilog */
+	{ "alias", "/alias" }	/* the alias user */
+};
 
 static const char virtualdomains_text[] =
     "# One domain:prepend per line: abc.com:abc makes john@abc.com the local\n"
@@ -74,9 +91,11 @@ struct options {
 	const char *pop3_port;
 	const char **relay;	/* in the order given */
 	size_t nrelay;
+	int system_users;	/* --system-users: only make the users */
 };
 
 static char *root;		/* the instance, absolute */
+static int installed;		/* run as root: installed mode */
 
 /*
  * The directories under root that got new entries, for the final fsync
@@ -124,6 +143,10 @@ parse_args(int argc, char **argv, struct options *o)
 		}
 		if (a[1] != '-')
 			usage(synopsis);
+		if (strcmp(a, "--system-users") == 0) {
+			o->system_users = 1;
+			continue;
+		}
 		name = a + 2;
 		eq = strchr(name, '=');
 		if (eq != NULL) {
@@ -148,7 +171,7 @@ parse_args(int argc, char **argv, struct options *o)
 		else
 			usage(synopsis);
 	}
-	if (o->dir == NULL)
+	if (o->dir == NULL && !o->system_users)
 		usage(synopsis);
 }
 
@@ -511,6 +534,116 @@ sync_dirs(void)
 		*slash = '/';
 }
 
+/* Run a system tool with fixed arguments (no shell); die unless it works. */
+static void
+run(char *const argv[])
+{
+	extern char **environ;
+	int status;
+	pid_t pid;
+	int r = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+
+	if (r != 0) {
+		errno = r;
+		die_sys(QEXIT_TEMP, "run %s", argv[0]);
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			die_sys(QEXIT_TEMP, "wait for %s", argv[0]);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die(QEXIT_TEMP, "%s failed", argv[0]);
+}
+
+/* The system users and groups of installed mode, made if missing. */
+static void
+make_system_users(const char *base)
+{
+	for (size_t i = 0; i < sizeof sysusers / sizeof sysusers[0]; i++) {
+		const struct sysuser *u = &sysusers[i];
+		char home[PATH_BYTES_MAX];
+
+		if (snprintf(home, sizeof home, "%s%s", base, u->home) >=
+		    (int)sizeof home)
+			die(QEXIT_PERM, "%s: name too long", base);
+		if (getgrnam(u->name) == NULL)
+			run((char *[]){ "groupadd", "--system", (char *)u->name,
+			    NULL });
+		if (getpwnam(u->name) == NULL)
+			run((char *[]){ "useradd", "--system", "--no-create-home",
+			    "--gid", (char *)u->name, "--home-dir", home,
+			    "--shell", "/usr/sbin/nologin", (char *)u->name,
+			    NULL });
+	}
+}
+
+static void
+own(const char *sub, const char *user, const char *group, mode_t mode)
+{
+	struct passwd *pw = getpwnam(user);
+	struct group *gr = getgrnam(group);
+	const char *p = at(sub);
+
+	if (pw == NULL || gr == NULL)
+		die(QEXIT_TEMP, "no system user %s or group %s", user, group);
+	if (lchown(p, pw->pw_uid, gr->gr_gid) == -1 || chmod(p, mode) == -1)
+		die_sys(QEXIT_TEMP, "set owner and mode of %s", p);
+}
+
+/*
+ * Who may write where (vdmail-queue(5), PRIVILEGES): the queue to
+ * vdmailq and vdmails, the alias home to alias, the logs to vdmaill;
+ * the rest stays root's.
+ */
+static void
+set_owners(void)
+{
+	char sub[64];
+
+	own("alias", "alias", "alias", 0755);
+	own("alias/Maildir", "alias", "alias", 0700);
+	own("alias/Maildir/cur", "alias", "alias", 0700);
+	own("alias/Maildir/new", "alias", "alias", 0700);
+	own("alias/Maildir/tmp", "alias", "alias", 0700);
+	own("alias/.qmail-postmaster", "alias", "alias", 0644);
+	own("alias/.qmail-mailer-daemon", "alias", "alias", 0644);
+	own("alias/.qmail-root", "alias", "alias", 0644);
+	own("queue", "vdmailq", "vdmails", 0750);
+	own("queue/tmp", "vdmailq", "vdmailq", 0700);
+	own("queue/new", "vdmailq", "vdmails", 0770);
+	own("queue/mess", "vdmails", "vdmails", 0750);
+	own("queue/state", "vdmails", "vdmails", 0750);
+	own("queue/lock", "vdmails", "vdmails", 0750);
+	own("queue/lock/trigger", "vdmails", "vdmails", 0620);
+	for (const char *b = msgid_alphabet; *b != '\0'; b++) {
+		snprintf(sub, sizeof sub, "queue/mess/%c", *b);
+		own(sub, "vdmails", "vdmails", 0750);
+		snprintf(sub, sizeof sub, "queue/state/%c", *b);
+		own(sub, "vdmails", "vdmails", 0750);
+	}
+	own("service/smtp/log/main", "vdmaill", "vdmaill", 0755);
+	own("service/send/log/main", "vdmaill", "vdmaill", 0755);
+	own("service/pop3/log/main", "vdmaill", "vdmaill", 0755);
+}
+
+/* The env/ files that make the services drop to their users. */
+static void
+installed_env(void)
+{
+	struct passwd *pw = getpwnam("vdmaild");
+	char num[32];
+
+	if (pw == NULL)
+		die(QEXIT_TEMP, "no system user vdmaild");
+	snprintf(num, sizeof num, "%lu", (unsigned long)pw->pw_uid);
+	put_line("service/smtp/env/SMTPUID", num);
+	snprintf(num, sizeof num, "%lu", (unsigned long)pw->pw_gid);
+	put_line("service/smtp/env/SMTPGID", num);
+	put_line("service/send/env/QUSER", "vdmails");
+	put_line("service/smtp/env/LOGUSER", "vdmaill");
+	put_line("service/send/env/LOGUSER", "vdmaill");
+	put_line("service/pop3/env/LOGUSER", "vdmaill");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -520,8 +653,14 @@ main(int argc, char **argv)
 
 	progname = "vdmail-init";
 	parse_args(argc, argv, &o);
-	if (getuid() == 0 || geteuid() == 0)
-		die(QEXIT_PERM, "%s", root_refusal);
+	if (o.system_users) {
+		/* make install as root: the users, for the programs' owners */
+		if (geteuid() != 0)
+			die(QEXIT_PERM, "--system-users needs root");
+		make_system_users(vdmail_root_builtin());
+		return QEXIT_OK;
+	}
+	installed = getuid() == 0 || geteuid() == 0;
 
 	if (o.me == NULL)
 		default_host(me);
@@ -560,6 +699,15 @@ main(int argc, char **argv)
 	if (root == NULL)
 		die_sys(QEXIT_TEMP, "realpath %s", o.dir);
 	envdir_safe(o.dir, root);
+	if (installed && strcmp(root, vdmail_root_builtin()) != 0) {
+		rmdir(root);
+		die(QEXIT_PERM, "installed mode (run as root) makes the instance "
+		    "the programs were built for, %s: rebuild with make ROOT=%s,"
+		    " or run me as another user for a sandbox instance",
+		    vdmail_root_builtin(), root);
+	}
+	if (installed)
+		make_system_users(root);
 
 	make_control(me, &o);
 	make_dir("users", 0755);
@@ -571,6 +719,10 @@ main(int argc, char **argv)
 	make_smtp_service(&o, libexec);
 	make_send_service(libexec);
 	make_pop3_service(&o, libexec);
+	if (installed) {
+		installed_env();
+		set_owners();
+	}
 	sync_dirs();
 
 	if (printf("vdmail-init: made %s; run: svscan %s/service\n", root,

@@ -47,6 +47,12 @@ vdmail_root(void)
 }
 
 const char *
+vdmail_root_builtin(void)
+{
+	return VDMAIL_ROOT_DEFAULT;
+}
+
+const char *
 vdmail_bin(void)
 {
 	return env_or("VDMAIL_BIN", VDMAIL_BIN_DEFAULT);

@@ -26,6 +26,8 @@ struct strlist {
 int privileged(void);
 /* VDMAIL_ROOT, or the built-in root when unset or privileged. */
 const char *vdmail_root(void);
+/* The root built in with make ROOT=. */
+const char *vdmail_root_builtin(void);
 /* VDMAIL_BIN, or the built-in directory of the user commands. */
 const char *vdmail_bin(void);
 /* VDMAIL_LIBEXEC, or the built-in libexec directory. */
