@@ -226,13 +226,13 @@ refused() {
 	[ "$stderr" = "$USAGE" ]
 }
 
-@test "run as root, it refuses" {
+@test "run as root for a directory that is not the built-in root, it refuses" {
 	if [ "$(id -u)" != 0 ]; then
 		skip 'not running as root'
 	fi
 	run -100 --separate-stderr vdmail-init "$S/inst"
 	[ "$output" = '' ]
-	[ "$stderr" = 'vdmail-init: fatal: run as root, the services would run as root: make the instance as an unprivileged user (sandbox mode); the privilege split comes with installed mode' ]
+	[[ $stderr == 'vdmail-init: fatal: installed mode (run as root) makes the instance the programs were built for, '*': rebuild with make ROOT='"$S/inst"', or run me as another user for a sandbox instance' ]]
 	[ ! -e "$S/inst" ]
 }
 
