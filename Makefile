@@ -150,13 +150,31 @@ install: all
 	    done; \
 	done
 
+# Coverage-guided fuzzing (clang's libFuzzer) of the parsers that read
+# untrusted bytes; FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 60
+FUZZERS = fuzz-addr fuzz-queue
+FUZZ_SRC = $(LIBMODS:%=src/lib/%.c)
+
+fuzz:
+	@mkdir -p build-fuzz
+	for f in $(FUZZERS); do \
+	    clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	        -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc/lib \
+	        -o build-fuzz/$$f fuzz/$$f.c src/lib/addr.c src/lib/queue.c \
+	        src/lib/msgid.c src/lib/atomic.c src/lib/xio.c || exit 1; \
+	    mkdir -p build-fuzz/$$f.corpus; \
+	    build-fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
+	        build-fuzz/$$f.corpus || exit 1; \
+	done
+
 manlint:
 	mandoc -Tlint -W warning man/man*/*.[0-9]
 
 clean:
-	rm -rf build build-asan bin libexec
+	rm -rf build build-asan build-fuzz bin libexec
 
-.PHONY: all check deps run install clean manlint
+.PHONY: all check deps run install clean manlint fuzz bench
 .SECONDARY:
 
 -include $(wildcard $(BUILD)/src/*.d $(BUILD)/src/lib/*.d $(BUILD)/t/lib/*.d)

@@ -37,7 +37,7 @@ field(const char **p, const char *end, const char *key, char *val,
 		return -1;
 	q += k + 1;
 	while (q < end && *q != '\n') {
-		if (n + 1 >= size)
+		if (n + 1 >= size || *q == '\0')
 			return -1;
 		val[n++] = *q++;
 	}
@@ -53,8 +53,8 @@ number(const char *s, uint64_t *v)
 {
 	char *end;
 
-	if (*s < '0' || *s > '9')
-		return -1;
+	if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] != '\0'))
+		return -1;	/* one spelling per number: no leading zeros */
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	return errno == 0 && *end == '\0' ? 0 : -1;
