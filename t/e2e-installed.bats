@@ -242,3 +242,27 @@ time.sleep(3); p.quit()' "$POP3_P" &
 	[ "$status" -ne 0 ]
 	[[ $output != *'for vdtest1 only'* ]]
 }
+
+@test "installed: the article's way: &jsmith in ~abc/.qmail-john:smith, HOME/Maildir/ in ~jsmith/.qmail, read over POP3 as the system user" {
+	# vdtest1 is abc.com's master user; vdtest2 plays jsmith
+	echo '&vdtest2' >"$W/home/vdt1/.qmail-john:smith"
+	echo "$W/home/vdt2/Maildir/" >"$W/home/vdt2/.qmail"
+	chown vdtest1: "$W/home/vdt1/.qmail-john:smith"
+	chown vdtest2: "$W/home/vdt2/.qmail"
+	echo 'vdtest2:jsmith-pass9' | chpasswd
+	send someone@example.org john.smith@abc.com for-jsmith
+	for i in $(seq 150); do
+		grep -qs 'Subject: for-jsmith' "$W"/home/vdt2/Maildir/new/* && break
+		sleep 0.1
+	done
+	grep -qs 'Subject: for-jsmith' "$W"/home/vdt2/Maildir/new/*
+	run python3 -c 'import poplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=20)
+p.user("vdtest2"); p.pass_("jsmith-pass9")
+n = p.stat()[0]
+body = b"\n".join(b"\n".join(p.retr(i)[1]) for i in range(1, n + 1))
+print("found" if b"Subject: for-jsmith" in body else "missing")
+p.quit()' "$POP3_P"
+	[ "$status" -eq 0 ]
+	[ "$output" = found ]
+}
