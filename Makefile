@@ -129,7 +129,7 @@ install: all
 	if [ "$$(id -u)" = 0 ]; then \
 	    $(BINOUT)/vdmail-init --system-users && \
 	    L=$(DESTDIR)$(LIBEXECDIR) && \
-	    chown vdmailq:vdmails $$L/queue-inject && chmod 6711 $$L/queue-inject && \
+	    chown vdmailq:vdmailq $$L/queue-inject && chmod 4711 $$L/queue-inject && \
 	    chown vdmailr:vdmails $$L/smtp-send && chmod 4710 $$L/smtp-send && \
 	    chown root:vdmails $$L/local-spawn && chmod 4710 $$L/local-spawn && \
 	    chown root:vdmaild $$L/rcpt-check && chmod 4710 $$L/rcpt-check; \
@@ -167,6 +167,11 @@ fuzz:
 	    build-fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
 	        build-fuzz/$$f.corpus || exit 1; \
 	done
+
+# Benchmarks of vdmail against private Postfix and Dovecot instances, as
+# root, not part of check: bench/run; QUICK=1 for a short run.
+bench:
+	QUICK='$(QUICK)' sh bench/run
 
 manlint:
 	mandoc -Tlint -W warning man/man*/*.[0-9]

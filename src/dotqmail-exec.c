@@ -244,6 +244,42 @@ program_env(void)
 	return env;
 }
 
+/*
+ * A program must see the message and nothing else: fd 0 may be the
+ * queue file, whose head holds the envelope (every recipient, Bcc ones
+ * too).  Before the first program line the message is copied to an
+ * unlinked temporary file, which becomes fd 0.
+ */
+static void
+private_copy(void)
+{
+	char path[] = "/tmp/dotqmail-exec.XXXXXX", buf[65536];
+	off_t off = base;
+	int fd;
+
+	if (base == 0)
+		return;		/* already only the message */
+	fd = mkstemp(path);
+	if (fd == -1)
+		die_sys(QEXIT_TEMP, "copy the message to %s", path);
+	unlink(path);
+	for (;;) {
+		ssize_t r = pread(0, buf, sizeof buf, off);
+
+		if (r < 0)
+			die_sys(QEXIT_TEMP, "read message");
+		if (r == 0)
+			break;
+		if (write_all(fd, buf, (size_t)r) == -1)
+			die_sys(QEXIT_TEMP, "copy the message");
+		off += r;
+	}
+	if (dup2(fd, 0) == -1)
+		die_sys(QEXIT_TEMP, "copy the message");
+	close(fd);
+	base = 0;
+}
+
 /* Run "|command": 0 go on, 99 stop; a failure ends the program. */
 static int
 run_program(const char *cmd)
@@ -257,6 +293,7 @@ run_program(const char *cmd)
 	int p[2], status, code;
 	pid_t pid;
 
+	private_copy();
 	if (lseek(0, base, SEEK_SET) == -1)
 		die_sys(QEXIT_TEMP, "rewind message");
 	if (pipe(p) == -1)

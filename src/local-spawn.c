@@ -11,10 +11,12 @@
  * It trusts nothing it is given but the recipient's address: the user,
  * uid, gid and home come from its own route lookup (users/assign and
  * the system user database of the built-in instance), uid 0 is refused,
- * and the environment is built from scratch.  It keeps root only until
- * it has looked the user up.
+ * the paths are the built-in ones, and the environment is built from
+ * scratch.  Only the queue manager's user (or root) may run it.  It keeps
+ * root only until it has looked the user up.
  */
 #include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,18 @@ main(int argc, char **argv)
 	    strlen(argv[2]) > ADDR_BYTES_MAX ||
 	    !is_clean(argv[2], strlen(argv[2])))
 		die(QEXIT_PERM, "malformed address");
+	/* the paths now, while privileged() still ignores the environment */
+	if (libexec_path(prog, sizeof prog, "dotqmail-exec") == -1 ||
+	    fmt(rootvar, sizeof rootvar, "VDMAIL_ROOT=%s", vdmail_root()) ||
+	    fmt(libvar, sizeof libvar, "VDMAIL_LIBEXEC=%s", vdmail_libexec()))
+		die(QEXIT_TEMP, "path too long");
+	if (geteuid() == 0 && getuid() != 0) {
+		/* only the queue manager (or root) may ask */
+		struct passwd *qm = getpwnam("vdmails");
+
+		if (qm == NULL || getuid() != qm->pw_uid)
+			die(QEXIT_TEMP, "only the queue manager may run me");
+	}
 	k = route_lookup(argv[1], &r);
 	if (k == ROUTE_CONFIG)
 		die(QEXIT_TEMP, "%s", route_error);
@@ -59,10 +73,6 @@ main(int argc, char **argv)
 		if (setuid(0) == 0)
 			die(QEXIT_TEMP, "privileges not dropped");
 	}
-	if (libexec_path(prog, sizeof prog, "dotqmail-exec") == -1 ||
-	    fmt(rootvar, sizeof rootvar, "VDMAIL_ROOT=%s", vdmail_root()) ||
-	    fmt(libvar, sizeof libvar, "VDMAIL_LIBEXEC=%s", vdmail_libexec()))
-		die(QEXIT_TEMP, "path too long");
 	env[0] = "PATH=/usr/local/bin:/usr/bin:/bin";
 	env[1] = rootvar;
 	env[2] = libvar;

@@ -286,8 +286,14 @@ main(int argc, char **argv)
 	snprintf(tmpname, sizeof tmpname, "tmp/%s", h.id);
 	snprintf(newname, sizeof newname, "new/%s", h.id);
 	snprintf(path, sizeof path, "mess/%c/%s", msgid_bucket(h.id), h.id);
-	if (access(path, F_OK) == 0)
-		_exit(QQ_CREATE);	/* that id is taken */
+	{
+		/* that id is taken (by the effective ids: access(2) would ask
+		 * with the caller's) */
+		struct stat st;
+
+		if (lstat(path, &st) == 0)
+			_exit(QQ_CREATE);
+	}
 	fd = open(tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd == -1) {
 		tmpname[0] = '\0';	/* not ours to remove */

@@ -567,6 +567,18 @@ main(int argc, char **argv)
 	int k;
 
 	progname = "smtp-send";
+	/*
+	 * Installed setuid to the remote-delivery user: become it wholly,
+	 * real ids too, so that nothing here can return to the queue
+	 * manager's user.  (What the environment overrides was settled by
+	 * privileged() before this: the built-in root stays.)
+	 */
+	if (privileged()) {
+		pin_builtin_paths();
+		if (setregid(getegid(), getegid()) == -1 ||
+		    setreuid(geteuid(), geteuid()) == -1)
+			die_sys(QEXIT_TEMP, "become the remote user");
+	}
 	if (argc < 4)
 		usage("DOMAIN SENDER RECIPIENT...");
 	domain = argv[1];

@@ -608,12 +608,14 @@ set_owners(void)
 	own("alias/.qmail-mailer-daemon", "alias", "alias", 0644);
 	own("alias/.qmail-root", "alias", "alias", 0644);
 	own("queue", "vdmailq", "vdmails", 0750);
-	own("queue/tmp", "vdmailq", "vdmailq", 0700);
-	own("queue/new", "vdmailq", "vdmails", 0770);
+	/* setgid directories: what queue-inject makes is group vdmails,
+	 * readable by queue-run, without queue-inject holding that group */
+	own("queue/tmp", "vdmailq", "vdmails", 02700);
+	own("queue/new", "vdmailq", "vdmails", 02770);
 	own("queue/mess", "vdmails", "vdmails", 0750);
 	own("queue/state", "vdmails", "vdmails", 0750);
-	own("queue/lock", "vdmails", "vdmails", 0750);
-	own("queue/lock/trigger", "vdmails", "vdmails", 0620);
+	own("queue/lock", "vdmailq", "vdmails", 0750);
+	own("queue/lock/trigger", "vdmailq", "vdmails", 0640);
 	for (const char *b = msgid_alphabet; *b != '\0'; b++) {
 		snprintf(sub, sizeof sub, "queue/mess/%c", *b);
 		own(sub, "vdmails", "vdmails", 0750);

@@ -135,12 +135,12 @@ wait_file() {
 
 @test "installed: the programs carry the owners and modes of the privilege split" {
 	L=$W/prefix/libexec/vdmail
-	[ "$(stat -c '%U:%G %a' "$L/queue-inject")" = 'vdmailq:vdmails 6711' ]
+	[ "$(stat -c '%U:%G %a' "$L/queue-inject")" = 'vdmailq:vdmailq 4711' ]
 	[ "$(stat -c '%U:%G %a' "$L/smtp-send")" = 'vdmailr:vdmails 4710' ]
 	[ "$(stat -c '%U:%G %a' "$L/local-spawn")" = 'root:vdmails 4710' ]
 	[ "$(stat -c '%U:%G %a' "$L/rcpt-check")" = 'root:vdmaild 4710' ]
-	[ "$(stat -c '%U:%G %a' "$W/inst/queue/new")" = 'vdmailq:vdmails 770' ]
-	[ "$(stat -c '%U:%G %a' "$W/inst/queue/tmp")" = 'vdmailq:vdmailq 700' ]
+	[ "$(stat -c '%U:%G %a' "$W/inst/queue/new")" = 'vdmailq:vdmails 2770' ]
+	[ "$(stat -c '%U:%G %a' "$W/inst/queue/tmp")" = 'vdmailq:vdmails 2700' ]
 	[ "$(stat -c '%U:%G' "$W/inst/alias")" = 'alias:alias' ]
 }
 
@@ -171,12 +171,56 @@ s.recv(512); time.sleep(4)' "$SMTP_P" &
 	[ "$(cat "$W/home/vdt1/prog-uid")" = "$u" ]
 }
 
-@test "installed: smtp-send runs as vdmailr" {
+@test "installed: smtp-send runs as vdmailr, real ids too" {
 	send someone@example.org nobody@hang.example
 	p=$(find_proc smtp-send)
 	r=$(id -u vdmailr)
-	# setuid: the effective uid is vdmailr's
-	[ "$(uids "$p" | cut -d' ' -f2)" = "$r" ]
+	[ "$(uids "$p")" = "$r $r" ]
+}
+
+@test "installed: local-spawn and rcpt-check serve only their callers" {
+	d=$(id -u vdmaild)
+	L=$W/prefix/libexec/vdmail
+	# vdmaild is not in the queue manager's group: it may not run local-spawn
+	run setpriv --reuid="$d" --regid="$(id -g vdmaild)" --clear-groups \
+	    "$L/local-spawn" vdtest1@inst.example a@b.c
+	[ "$status" -ne 0 ]
+	# a member of the group that is not the queue manager is refused
+	run setpriv --reuid="$d" --regid="$(id -g vdmaild)" \
+	    --groups="$(getent group vdmails | cut -d: -f3)" \
+	    "$L/local-spawn" vdtest1@inst.example a@b.c </dev/null
+	[ "$status" -eq 111 ]
+	[[ $output == *'only the queue manager may run me'* ]]
+	# rcpt-check answers the SMTP user: certainly not, and deliverable
+	run bash -c "echo nobody-such@abc.com | setpriv --reuid=$d --regid=$(id -g vdmaild) --clear-groups '$L/rcpt-check'"
+	[ "$status" -eq 0 ]	# vdtest1 has .qmail-default: deliverable
+	rm -f "$W/home/vdt1/.qmail-default"
+	run bash -c "echo nobody-such@abc.com | setpriv --reuid=$d --regid=$(id -g vdmaild) --clear-groups '$L/rcpt-check'"
+	[ "$status" -eq 1 ]
+	run python3 -c 'import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20)
+try:
+    s.sendmail("a@example.org", ["nobody-such@abc.com"], "x")
+except smtplib.SMTPRecipientsRefused as e:
+    print(e.recipients)' "$SMTP_P"
+	[[ $output == *'550'* ]]
+	echo ./Maildir/ >"$W/home/vdt1/.qmail-default"
+	chown vdtest1: "$W/home/vdt1/.qmail-default"
+}
+
+@test "installed: a .qmail program line reads the message, not the queue file's envelope" {
+	# the program seeks its stdin back to offset 0 before reading
+	echo '|perl -e '"'"'seek(STDIN, 0, 0); print <STDIN>'"'"' >"$HOME/prog-saw"' >"$W/home/vdt1/.qmail-peek"
+	chown vdtest1: "$W/home/vdt1/.qmail-peek"
+	python3 -c 'import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20)
+s.sendmail("a@example.org", ["vdtest1-peek@inst.example", "vdtest2-secretbcc@inst.example"], "Subject: peek\n\nhello\n")
+s.quit()' "$SMTP_P"
+	wait_file "$W/home/vdt1/prog-saw"
+	sleep 0.3
+	grep -q '^Subject: peek' "$W/home/vdt1/prog-saw"
+	run grep -c 'secretbcc' "$W/home/vdt1/prog-saw"
+	[ "$output" = 0 ]
 }
 
 @test "installed: pop3-session runs as the virtual user's master user" {

@@ -23,10 +23,18 @@
 #define VDMAIL_LIBEXEC_DEFAULT "/usr/local/libexec/vdmail"
 #endif
 
+static int pinned;
+
 int
 privileged(void)
 {
 	return getuid() != geteuid() || getgid() != getegid();
+}
+
+void
+pin_builtin_paths(void)
+{
+	pinned = 1;
 }
 
 static const char *
@@ -34,7 +42,7 @@ env_or(const char *var, const char *def)
 {
 	const char *v;
 
-	if (privileged())
+	if (pinned || privileged())
 		return def;
 	v = getenv(var);
 	return v != NULL && v[0] == '/' ? v : def;

@@ -24,6 +24,11 @@ struct strlist {
 
 /* Nonzero when running with privileges the caller did not have (setuid/setgid). */
 int privileged(void);
+/*
+ * From now on use the built-in paths whatever the environment says: for
+ * a setuid program about to give up the ids that made it privileged.
+ */
+void pin_builtin_paths(void);
 /* VDMAIL_ROOT, or the built-in root when unset or privileged. */
 const char *vdmail_root(void);
 /* The root built in with make ROOT=. */
