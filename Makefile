@@ -28,6 +28,13 @@ XCPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Isrc/lib \
 	-DVDMAIL_LIBEXEC_DEFAULT='"$(LIBEXECDIR)"' \
 	-DVDMAIL_BIN_DEFAULT='"$(BINDIR)"'
 XLDFLAGS =
+# The stages started once per message or session are linked statically:
+# a dynamic program pays the loader again at every start (about 0.25 ms
+# here, by perf stat).  Only those that never ask the user database: a
+# static glibc cannot load every NSS module (libnss_systemd crashes).
+# The sanitizer build stays dynamic (gcc refuses -static with ASan).
+STATIC ?= -static
+STATIC_PROGS = queue-inject dotqmail-exec maildir-store pop3-session
 LDLIBS ?=
 
 ifeq ($(BUILD),build)
@@ -69,6 +76,8 @@ $(BINOUT)/qmail_db_lookup $(LIBEXECOUT)/smtp-accept $(LIBEXECOUT)/rcpt-check: \
 # libcrypt for password hashes (Debian libcrypt-dev).
 $(LIBEXECOUT)/vcheckpassword $(BINOUT)/vuser: LDLIBS += -lcrypt
 
+$(STATIC_PROGS:%=$(LIBEXECOUT)/%): XLDFLAGS += $(STATIC)
+
 $(BUILD)/t/test-%: $(BUILD)/t/lib/test-%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(CFLAGS) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -106,7 +115,7 @@ ASAN_FLAGS = -std=c11 -O1 -g -Wall -Wextra -Werror \
 
 check: deps all
 	VDMAIL_TESTBIN=$(CURDIR)/build/t $(BATS) t
-	$(MAKE) BUILD=build-asan XCFLAGS='$(ASAN_FLAGS)' all
+	$(MAKE) BUILD=build-asan XCFLAGS='$(ASAN_FLAGS)' STATIC= all
 	VDMAIL_ASAN=1 ASAN_OPTIONS=abort_on_error=0:detect_leaks=0 \
 	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    VDMAIL_BIN=$(CURDIR)/build-asan/bin \
