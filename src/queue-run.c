@@ -1070,6 +1070,9 @@ main(int argc, char **argv)
 	if (trigger_fd == -1)
 		die_sys(QEXIT_TEMP, "open lock/trigger");
 	trigger_wfd = open("lock/trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (trigger_wfd == -1)
+		logmsg("warning", NULL, "reason", "cannot hold lock/trigger open "
+		    "for writing: it is reopened after each hang-up", NULL, NULL);
 	read_control();
 	logmsg("start", NULL, NULL, NULL, NULL, NULL);
 	scan_mess();
@@ -1134,6 +1137,15 @@ main(int argc, char **argv)
 
 			while (read(trigger_fd, buf, sizeof buf) > 0)
 				;
+			woke_trigger = 1;
+		} else if (pf[1].revents & (POLLHUP | POLLERR)) {
+			/* no writer of our own: the FIFO hangs up after each
+			 * injection; open it afresh rather than spin */
+			close(trigger_fd);
+			trigger_fd = open("lock/trigger", O_RDONLY | O_NONBLOCK |
+			    O_CLOEXEC);
+			if (trigger_fd == -1)
+				die_sys(QEXIT_TEMP, "open lock/trigger");
 			woke_trigger = 1;
 		}
 		for (size_t k = 0; k < njobs; k++)

@@ -615,7 +615,9 @@ set_owners(void)
 	own("queue/mess", "vdmails", "vdmails", 0750);
 	own("queue/state", "vdmails", "vdmails", 0750);
 	own("queue/lock", "vdmailq", "vdmails", 0750);
-	own("queue/lock/trigger", "vdmailq", "vdmails", 0640);
+	/* group write too: queue-run keeps a writer open itself, or the FIFO
+	 * would report a hang-up after every writer closes */
+	own("queue/lock/trigger", "vdmailq", "vdmails", 0660);
 	for (const char *b = msgid_alphabet; *b != '\0'; b++) {
 		snprintf(sub, sizeof sub, "queue/mess/%c", *b);
 		own(sub, "vdmails", "vdmails", 0750);

@@ -142,6 +142,7 @@ wait_file() {
 	[ "$(stat -c '%U:%G %a' "$W/inst/queue/new")" = 'vdmailq:vdmails 2770' ]
 	[ "$(stat -c '%U:%G %a' "$W/inst/queue/tmp")" = 'vdmailq:vdmails 2700' ]
 	[ "$(stat -c '%U:%G' "$W/inst/alias")" = 'alias:alias' ]
+	[ "$(stat -c '%U:%G %a' "$W/inst/queue/lock/trigger")" = 'vdmailq:vdmails 660' ]
 }
 
 @test "installed: smtp-accept runs as vdmaild, queue-run as vdmails" {
@@ -309,4 +310,13 @@ print("found" if b"Subject: for-jsmith" in body else "missing")
 p.quit()' "$POP3_P"
 	[ "$status" -eq 0 ]
 	[ "$output" = found ]
+}
+
+@test "installed: after all that mail queue-run is idle (no spinning on the trigger FIFO)" {
+	q=$(find_proc queue-run)
+	t0=$(awk '{ print $14 + $15 }' "/proc/$q/stat")
+	sleep 2
+	t1=$(awk '{ print $14 + $15 }' "/proc/$q/stat")
+	# clock ticks of 10 ms: a spinning process would use ~200
+	[ $((t1 - t0)) -lt 20 ]
 }
