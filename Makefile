@@ -34,7 +34,7 @@ XLDFLAGS =
 # static glibc cannot load every NSS module (libnss_systemd crashes).
 # The sanitizer build stays dynamic (gcc refuses -static with ASan).
 STATIC ?= -static
-STATIC_PROGS = queue-inject dotqmail-exec maildir-store pop3-session
+STATIC_PROGS = queue-inject dotqmail-exec maildir-store pop3-session smtp-accept
 LDLIBS ?=
 
 ifeq ($(BUILD),build)

@@ -83,6 +83,7 @@ struct msg {
 	unsigned char *st;
 	char **reason;
 	off_t msgoff;
+	int dirty;			/* state lines written, not yet synced */
 };
 
 struct job {
@@ -366,7 +367,13 @@ load(struct msg *m)
 	return 0;
 }
 
-/* Append one line to state/B/ID and make it durable. */
+/*
+ * Append one line to state/B/ID.  Not synced here: the marks of a round
+ * are synced once, by sync_state(), when the message must wait for
+ * another round; a message that ends in this round is removed instead.
+ * A crash before that sync loses at most this round's marks, and those
+ * recipients get the message again: at least once, never lost.
+ */
 static int
 record(struct msg *m, const char *line)
 {
@@ -377,11 +384,32 @@ record(struct msg *m, const char *line)
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd == -1)
 		return -1;
-	if (write_all(fd, line, strlen(line)) == -1 || fdatasync(fd) == -1) {
+	if (write_all(fd, line, strlen(line)) == -1) {
 		close(fd);
 		return -1;
 	}
+	m->dirty = 1;
 	return close_checked(fd);
+}
+
+/* Make the round's marks durable (one fdatasync for all of them). */
+static void
+sync_state(struct msg *m)
+{
+	char path[128];
+	int fd;
+
+	if (!m->dirty)
+		return;
+	mess_path(path, sizeof path, "state", m->id);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd == -1 || fdatasync(fd) == -1 || close_checked(fd) == -1) {
+		logmsg("warning", m, "reason", "cannot sync the state file: "
+		    "some deliveries may be repeated after a crash", NULL, NULL);
+		if (fd != -1)
+			close(fd);
+	}
+	m->dirty = 0;
 }
 
 static void
@@ -443,7 +471,8 @@ finish(struct msg *m)
 			r = 2;
 		}
 		if (r < 0) {
-			/* try again later; the marks are on disk */
+			/* try again later; the marks go to disk */
+			sync_state(m);
 			logmsg("deferred", m, "reason", bounce_error, NULL, NULL);
 			m->attempts++;
 			m->next = time(NULL) + SKIP_SECONDS * (time_t)m->attempts;
@@ -497,6 +526,7 @@ round_end(struct msg *m)
 		finish(m);
 		return;
 	}
+	sync_state(m);		/* it waits: its marks must last */
 	t = m->birth + (long long)(SKIP_SECONDS * m->attempts) *
 	    (SKIP_SECONDS * m->attempts);
 	m->next = t > now ? (time_t)t : now + 1;
