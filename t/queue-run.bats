@@ -394,8 +394,9 @@ header() {
 
 @test "SIGTERM: while the last deliveries run it sleeps, not spins, and starts nothing new" {
 	control concurrencylocal 2
-	dot_qmail fast '|touch "$HOME/fast"; sleep 0.3'
-	dot_qmail slow '|touch "$HOME/slow"; sleep 2'
+	# both still run when the third message comes, even on a busy machine
+	dot_qmail fast '|touch "$HOME/fast"; sleep 2'
+	dot_qmail slow '|touch "$HOME/slow"; sleep 3'
 	qr_start
 	inject sender@abc.com fast@abc.com
 	wait_file "$H/fast"
