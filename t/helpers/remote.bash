@@ -89,7 +89,7 @@ EOF
 #   mx2.dead.test A 127.0.0.3
 # More --mx-host and --host-record options may be given as arguments.
 # Run as root, dnsmasq changes to nobody itself.
-dns_start() {
+dns_start_once() {
 	local i
 
 	DNSPORT=$(free_udp_port) || return 1
@@ -119,6 +119,23 @@ dns_start() {
 	done
 	echo "dnsmasq did not start on port $DNSPORT:" >&2
 	cat "$BATS_TEST_TMPDIR/dnsmasq.out" >&2
+	return 1
+}
+
+# dns_start ARG...: dns_start_once, again on another port when the one
+# picked was taken meanwhile (UDP and TCP both: parallel test files).
+dns_start() {
+	local try
+
+	for try in 1 2 3 4 5; do
+		: >"$BATS_TEST_TMPDIR/dnsmasq.out"
+		if dns_start_once "$@" 2>"$BATS_TEST_TMPDIR/dnsmasq.err"; then
+			return 0
+		fi
+		grep -q 'Address already in use' "$BATS_TEST_TMPDIR/dnsmasq.out" ||
+		    break
+	done
+	cat "$BATS_TEST_TMPDIR/dnsmasq.err" >&2
 	return 1
 }
 
