@@ -29,8 +29,10 @@
 #include "control.h"
 #include "die.h"
 #include "dotqmail.h"
+#include "fmt.h"
 #include "inject.h"
 #include "maildir.h"
+#include "mbox.h"
 #include "xio.h"
 
 enum {
@@ -38,10 +40,8 @@ enum {
 	HEADER_SCAN_MAX = 4 * 1024 * 1024,	/* header bytes read for loops */
 	HOPS_MAX = 100,
 	FORWARDS_MAX = 1000,
-	REPORT_BYTES = 1000,			/* of a program's output */
-	LOCK_SECONDS = 30,
-	STALE_LOCK_SECONDS = 300
-};
+	REPORT_BYTES = 1000			/* of a program's output */
+};	/* the mbox lock limits are src/lib/mbox.h's */
 
 static const char *user, *home, *local, *dash, *ext, *domain, *sender;
 static char recipient[2 * ADDR_BYTES_MAX + 2];
@@ -53,12 +53,6 @@ static const char *deflt;		/* $DEFAULT, or NULL */
 static off_t base;			/* where the message starts on fd 0 */
 static char *fwd[FORWARDS_MAX];
 static size_t nfwd;
-
-static void
-on_alarm(int sig)
-{
-	(void)sig;
-}
 
 /* Make fd 0 a seekable file and note where the message starts. */
 static void
@@ -363,150 +357,40 @@ deliver_maildir(const char *dir)
 		die_sys(QEXIT_TEMP, "maildir %s", dir);
 }
 
-struct wbuf {
-	int fd;
-	size_t len;
-	char b[65536];
-};
-
-static int
-wput(struct wbuf *w, const char *s, size_t n)
-{
-	if (w->len + n > sizeof w->b) {
-		if (write_all(w->fd, w->b, w->len) == -1)
-			return -1;
-		w->len = 0;
-		if (n > sizeof w->b)
-			return write_all(w->fd, s, n);
-	}
-	memcpy(w->b + w->len, s, n);
-	w->len += n;
-	return 0;
-}
-
-static int
-put_gts(struct wbuf *w, size_t n)
-{
-	while (n-- > 0)
-		if (wput(w, ">", 1) == -1)
-			return -1;
-	return 0;
-}
-
-static int
-dotlock(const char *lock)
-{
-	for (int i = 0; i < LOCK_SECONDS * 10; i++) {
-		struct stat st;
-		int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-		if (fd != -1) {
-			close(fd);
-			return 0;
-		}
-		if (errno != EEXIST)
-			return -1;
-		if (stat(lock, &st) == 0 &&
-		    time(NULL) - st.st_mtime > STALE_LOCK_SECONDS)
-			unlink(lock);
-		else
-			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
-	}
-	errno = EWOULDBLOCK;
-	return -1;
-}
-
 static void
 deliver_mbox(const char *path)
 {
-	static struct wbuf w;
-	char lock[PATH_BYTES_MAX], buf[65536];
-	struct flock fl;
-	off_t orig, off = base;
-	int fd, e, last = '\n', cand = 1;
-	size_t gts = 0, k = 0;
+	static struct mbox_out o;
+	char lock[PATH_BYTES_MAX], prefix[sizeof rpline + sizeof dtline];
+	off_t orig;
+	int fd, e;
 
-	if ((size_t)snprintf(lock, sizeof lock, "%s.lock", path) >= sizeof lock)
+	if (fmt(lock, sizeof lock, "%s.lock", path))
 		die(QEXIT_TEMP, "mbox %s: name too long", path);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1)
 		die_sys(QEXIT_TEMP, "mbox %s", path);
-	if (dotlock(lock) == -1) {
+	if (mbox_dotlock(lock) == -1) {
 		/* a directory we may not write: fcntl alone must do */
 		if (errno != EACCES && errno != EROFS)
 			die_sys(QEXIT_TEMP, "mbox %s: lock %s", path, lock);
 		lock[0] = '\0';
 	}
-	memset(&fl, 0, sizeof fl);
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	alarm(LOCK_SECONDS);
-	if (fcntl(fd, F_SETLKW, &fl) == -1) {
+	if (mbox_fcntl_lock(fd) == -1) {
 		e = errno;
 		if (lock[0] != '\0')
 			unlink(lock);
 		errno = e;
 		die_sys(QEXIT_TEMP, "mbox %s: lock", path);
 	}
-	alarm(0);
 	orig = lseek(fd, 0, SEEK_END);
 	if (orig == -1)
 		goto fail;
-	w.fd = fd;
-	w.len = 0;
-	if (wput(&w, ufline, strlen(ufline)) == -1 ||
-	    wput(&w, rpline, strlen(rpline)) == -1 ||
-	    wput(&w, dtline, strlen(dtline)) == -1)
-		goto fail;
-	/* the body; a line matching ^>*From  gets one more '>' */
-	for (;;) {
-		ssize_t r = pread(0, buf, sizeof buf, off);
-
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			break;
-		off += r;
-		for (ssize_t i = 0; i < r; i++) {
-			char c = buf[i];
-
-			last = c;
-			if (cand) {
-				if (k == 0 && c == '>') {
-					gts++;
-					continue;
-				}
-				if (c == "From "[k]) {
-					if (++k < 5)
-						continue;
-					/* a From_ line: quote it */
-					if (wput(&w, ">", 1) == -1 ||
-					    put_gts(&w, gts) == -1 ||
-					    wput(&w, "From ", 5) == -1)
-						goto fail;
-					cand = 0;
-					continue;
-				}
-				if (put_gts(&w, gts) == -1 ||
-				    wput(&w, "From ", k) == -1)
-					goto fail;
-				cand = 0;
-			}
-			if (wput(&w, &c, 1) == -1)
-				goto fail;
-			if (c == '\n') {
-				cand = 1;
-				gts = 0;
-				k = 0;
-			}
-		}
-	}
-	if (cand && (put_gts(&w, gts) == -1 || wput(&w, "From ", k) == -1))
-		goto fail;
-	if (last != '\n' && wput(&w, "\n", 1) == -1)
-		goto fail;
-	if (wput(&w, "\n", 1) == -1 || write_all(fd, w.b, w.len) == -1 ||
-	    fsync(fd) == -1)
+	o.fd = fd;
+	o.len = 0;
+	(void)fmt(prefix, sizeof prefix, "%s%s", rpline, dtline);
+	if (mbox_put_message(&o, ufline, prefix, 0, base) == -1 ||
+	    mbox_flush(&o) == -1 || fsync(fd) == -1)
 		goto fail;
 	if (close_checked(fd) == -1) {
 		fd = -1;
@@ -685,7 +569,6 @@ int
 main(int argc, char **argv)
 {
 	char path[PATH_BYTES_MAX];
-	struct sigaction sa;
 	struct stat st;
 	char *data, *p, *end;
 	size_t len;
@@ -702,11 +585,6 @@ main(int argc, char **argv)
 	ext = argv[5];
 	domain = argv[6];
 	sender = argv[7];
-	/* no SA_RESTART: the alarm must cut a waiting fcntl(F_SETLKW) short */
-	memset(&sa, 0, sizeof sa);
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_alarm;
-	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (geteuid() == 0 || getuid() == 0)
 		die(QEXIT_TEMP, "refusing to deliver as root (#4.3.0)");
