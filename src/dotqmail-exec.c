@@ -54,42 +54,6 @@ static off_t base;			/* where the message starts on fd 0 */
 static char *fwd[FORWARDS_MAX];
 static size_t nfwd;
 
-/* Make fd 0 a seekable file and note where the message starts. */
-static void
-seekable_input(void)
-{
-	struct stat st;
-	char path[] = "/tmp/dotqmail-exec.XXXXXX";
-	char buf[65536];
-	int fd;
-
-	if (fstat(0, &st) == -1)
-		die_sys(QEXIT_TEMP, "stdin");
-	if (S_ISREG(st.st_mode)) {
-		base = lseek(0, 0, SEEK_CUR);
-		if (base == -1)
-			die_sys(QEXIT_TEMP, "stdin");
-		return;
-	}
-	fd = mkstemp(path);
-	if (fd == -1)
-		die_sys(QEXIT_TEMP, "spool %s", path);
-	unlink(path);
-	for (;;) {
-		ssize_t r = xread(0, buf, sizeof buf);
-
-		if (r < 0)
-			die_sys(QEXIT_TEMP, "read stdin");
-		if (r == 0)
-			break;
-		if (write_all(fd, buf, (size_t)r) == -1)
-			die_sys(QEXIT_TEMP, "spool stdin");
-	}
-	if (dup2(fd, 0) == -1)
-		die_sys(QEXIT_TEMP, "spool stdin");
-	close(fd);
-	base = 0;
-}
 
 /* Loops: our own Delivered-To line, or too many hops.  Permanent. */
 static void
@@ -593,7 +557,13 @@ main(int argc, char **argv)
 	    strlen(sender) > ADDR_BYTES_MAX ||
 	    strlen(domain) > DOMAIN_BYTES_MAX)
 		die(QEXIT_PERM, "malformed arguments");
-	seekable_input();
+	{
+		long long size;
+		const char *what;
+
+		if (seekable_stdin(&base, &size, &what) == -1)
+			die_sys(QEXIT_TEMP, "%s", what);
+	}
 	if (chdir(home) == -1)
 		die_sys(QEXIT_TEMP, "home %s", home);
 	if (stat(".", &st) == -1)

@@ -94,45 +94,6 @@ set_one(size_t i, int r, const char *why)
 	text[i] = strdup(why);
 }
 
-/* The message must be readable twice (a second host): make it a file. */
-static void
-seekable_input(void)
-{
-	struct stat st;
-	char path[] = "/tmp/smtp-send.XXXXXX";
-	char buf[65536];
-	int fd;
-
-	if (fstat(0, &st) == -1)
-		die_sys(QEXIT_TEMP, "stdin");
-	if (S_ISREG(st.st_mode)) {
-		base = lseek(0, 0, SEEK_CUR);
-		if (base == -1)
-			die_sys(QEXIT_TEMP, "stdin");
-		msgsize = (long long)st.st_size - base;
-		return;
-	}
-	fd = mkstemp(path);
-	if (fd == -1)
-		die_sys(QEXIT_TEMP, "spool %s", path);
-	unlink(path);
-	msgsize = 0;
-	for (;;) {
-		ssize_t r = xread(0, buf, sizeof buf);
-
-		if (r < 0)
-			die_sys(QEXIT_TEMP, "read stdin");
-		if (r == 0)
-			break;
-		if (write_all(fd, buf, (size_t)r) == -1)
-			die_sys(QEXIT_TEMP, "spool stdin");
-		msgsize += r;
-	}
-	if (dup2(fd, 0) == -1)
-		die_sys(QEXIT_TEMP, "spool stdin");
-	close(fd);
-	base = 0;
-}
 
 /* "host[:port]" or "[literal][:port]"; an empty host means MX. */
 static int
@@ -597,7 +558,12 @@ main(int argc, char **argv)
 	if (res == NULL || text == NULL)
 		die(QEXIT_TEMP, "out of memory");
 	signal(SIGPIPE, SIG_IGN);
-	seekable_input();
+	{
+		const char *what;
+
+		if (seekable_stdin(&base, &msgsize, &what) == -1)
+			die_sys(QEXIT_TEMP, "%s", what);
+	}
 	if (control_line("me", me, sizeof me, "localhost") < 0 ||
 	    control_ulong("timeoutconnect", &tconnect, TIMEOUT_CONNECT) < 0 ||
 	    control_ulong("timeoutremote", &tremote, TIMEOUT_REMOTE) < 0 ||

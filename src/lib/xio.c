@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "xio.h"
@@ -81,4 +83,48 @@ wait_readable(int fd, int ms)
 		r = poll(&p, 1, ms);
 	while (r == -1 && errno == EINTR);
 	return r < 0 ? -1 : r;
+}
+
+int
+seekable_stdin(off_t *base, long long *size, const char **what)
+{
+	char path[] = "/tmp/vdmail-stdin.XXXXXX", buf[65536];
+	struct stat st;
+	int fd, e;
+
+	*what = "stdin";
+	if (fstat(0, &st) == -1)
+		return -1;
+	if (S_ISREG(st.st_mode)) {
+		*base = lseek(0, 0, SEEK_CUR);
+		if (*base == -1)
+			return -1;
+		*size = (long long)st.st_size - *base;
+		return 0;
+	}
+	*what = "spool stdin";
+	fd = mkstemp(path);
+	if (fd == -1)
+		return -1;
+	unlink(path);
+	*size = 0;
+	for (;;) {
+		ssize_t r = xread(0, buf, sizeof buf);
+
+		if (r < 0 || (r > 0 && write_all(fd, buf, (size_t)r) == -1))
+			goto fail;
+		if (r == 0)
+			break;
+		*size += r;
+	}
+	if (dup2(fd, 0) == -1)
+		goto fail;
+	close(fd);
+	*base = 0;
+	return 0;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
 }

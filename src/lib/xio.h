@@ -14,4 +14,13 @@ int close_checked(int fd);
 /* Wait up to ms milliseconds for fd to be readable: 1 ready, 0 timeout, -1 error. */
 int wait_readable(int fd, int ms);
 
+/*
+ * Make fd 0 a regular file that can be read again: a regular file is
+ * used in place, from its current offset; anything else (a pipe) is
+ * copied into an unlinked file in /tmp, which becomes fd 0.  *base is
+ * where the data starts, *size how many bytes it has.  0, or -1 with
+ * errno (what failed in *what).
+ */
+int seekable_stdin(off_t *base, long long *size, const char **what);
+
 #endif
