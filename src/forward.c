@@ -24,8 +24,7 @@ main(int argc, char **argv)
 	const char *sender = getenv("NEWSENDER");
 	const char *dtline = getenv("DTLINE");
 	struct inject q;
-	char buf[65536];
-	int code, broken = 0;
+	int code;
 
 	progname = "forward";
 	/* an injector that stops reading must not kill us: its status tells */
@@ -42,21 +41,8 @@ main(int argc, char **argv)
 			die(QEXIT_PERM, "malformed address: argument %d", i);
 	if (inject_open(&q, NULL) == -1)
 		die_sys(QEXIT_TEMP, "start queue-inject");
-	if (dtline != NULL && dtline[0] != '\0' &&
-	    inject_write(&q, dtline, strlen(dtline)) == -1)
-		broken = 1;
-	while (!broken) {
-		ssize_t r = xread(0, buf, sizeof buf);
-
-		if (r < 0) {
-			inject_abort(&q);
-			die_sys(QEXIT_TEMP, "read stdin");
-		}
-		if (r == 0)
-			break;
-		if (inject_write(&q, buf, (size_t)r) == -1)
-			broken = 1;
-	}
+	if (inject_copy(&q, dtline, 0) == -1)
+		die_sys(QEXIT_TEMP, "read stdin");
 	code = inject_close(&q, sender, (const char *const *)argv + 1,
 	    (size_t)(argc - 1));
 	if (code == 0)

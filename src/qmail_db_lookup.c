@@ -194,9 +194,9 @@ main(int argc, char **argv)
 {
 	const char *key = getenv("DEFAULT"), *sender = getenv("NEWSENDER");
 	const char *dtline = getenv("DTLINE");
-	char me[DOMAIN_BYTES_MAX + 1], buf[65536];
+	char me[DOMAIN_BYTES_MAX + 1];
 	struct inject q;
-	int code, broken = 0;
+	int code;
 
 	progname = "qmail_db_lookup";
 	if (argc != 2)
@@ -224,21 +224,8 @@ main(int argc, char **argv)
 
 	if (inject_open(&q, NULL) == -1)
 		die_sys(QEXIT_TEMP, "start queue-inject");
-	if (dtline != NULL && dtline[0] != '\0' &&
-	    inject_write(&q, dtline, strlen(dtline)) == -1)
-		broken = 1;
-	while (!broken) {
-		ssize_t r = xread(0, buf, sizeof buf);
-
-		if (r < 0) {
-			inject_abort(&q);
-			die_sys(QEXIT_TEMP, "read stdin");
-		}
-		if (r == 0)
-			break;
-		if (inject_write(&q, buf, (size_t)r) == -1)
-			broken = 1;
-	}
+	if (inject_copy(&q, dtline, 0) == -1)
+		die_sys(QEXIT_TEMP, "read stdin");
 	code = inject_close(&q, sender, (const char *const *)addrs, naddrs);
 	if (code != 0)
 		die(code >= 11 && code <= 40 ? QEXIT_PERM : QEXIT_TEMP, "%s",

@@ -95,6 +95,29 @@ inject_write(struct inject *q, const void *buf, size_t len)
 	return 0;
 }
 
+int
+inject_copy(struct inject *q, const char *prefix, int fd)
+{
+	char buf[65536];
+
+	if (prefix != NULL && prefix[0] != '\0' &&
+	    inject_write(q, prefix, strlen(prefix)) == -1)
+		return 0;
+	for (;;) {
+		ssize_t r = xread(fd, buf, sizeof buf);
+
+		if (r < 0) {
+			int e = errno;
+
+			inject_abort(q);
+			errno = e;
+			return -1;
+		}
+		if (r == 0 || inject_write(q, buf, (size_t)r) == -1)
+			return 0;
+	}
+}
+
 static int
 reap(struct inject *q)
 {

@@ -21,6 +21,13 @@ int inject_open(struct inject *q, const char *id);
 /* Write message bytes: 0, or -1 when the injector stopped reading. */
 int inject_write(struct inject *q, const void *buf, size_t len);
 /*
+ * The message from fd to its end, after prefix (a Delivered-To line, or
+ * NULL): 0, or -1 when fd could not be read (errno; the injection is
+ * then aborted).  An injector that stops reading is not an error here:
+ * its exit status tells why.
+ */
+int inject_copy(struct inject *q, const char *prefix, int fd);
+/*
  * End the message, send the envelope, wait.  Returns the injector's exit
  * code (0 queued; 11..40 permanent refusal; others temporary), or -1 when
  * it crashed or could not be waited for.
