@@ -16,7 +16,6 @@
 #include "addr.h"
 #include "die.h"
 #include "inject.h"
-#include "xio.h"
 
 int
 main(int argc, char **argv)
