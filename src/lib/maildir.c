@@ -50,7 +50,7 @@ unique(char *name, size_t size)
 	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
 		return -1;
 	gettimeofday(&tv, NULL);
-	n = snprintf(name, size, "%lld.M%ldP%ld_R%02x%02x%02x%02x%02x%02x.%s",
+	n = snprintf(name, size, "%lld.M%06ldP%ld_R%02x%02x%02x%02x%02x%02x.%s",
 	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(), r[0], r[1],
 	    r[2], r[3], r[4], r[5], host);
 	if (n < 0 || (size_t)n >= size) {
