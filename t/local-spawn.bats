@@ -1,0 +1,57 @@
+#!/usr/bin/env bats
+# t/local-spawn.bats -- local-spawn RECIPIENT SENDER: its own route lookup,
+# the user it becomes, and what it refuses.  In installed mode it is
+# setuid root (t/e2e-installed.bats proves that side); here it runs in a
+# sandbox instance, as the sandbox user, and as root where root is there.
+
+load helpers/common
+load helpers/deliver
+
+setup() {
+	scratch_dir
+	cd "$S" || return 1
+	deliver_instance
+	printf 'Subject: spawned\n\nbody\n' >"$S/msg"
+	chmod 0644 "$S/msg"
+}
+
+teardown() {
+	deliver_cleanup
+}
+
+@test "a local address: delivered by dotqmail-exec through its own lookup" {
+	run -0 as_sandbox local-spawn john@abc.com sender@example.org <"$S/msg"
+	f=$(find "$H/Maildir/new" -type f)
+	[ -n "$f" ]
+	grep -qx 'Delivered-To: abc-john@abc.com' "$f"
+	grep -qx 'Return-Path: <sender@example.org>' "$f"
+	grep -qx 'Subject: spawned' "$f"
+}
+
+@test "the exit of dotqmail-exec comes back: 100 for no mailbox" {
+	rm -f "$H/.qmail-default"
+	run -100 --separate-stderr as_sandbox local-spawn nobody@abc.com s@x.org <"$S/msg"
+	[ "$stderr" = 'dotqmail-exec: fatal: Sorry, no mailbox here by that name. (#5.1.1)' ]
+}
+
+@test "refusals: a remote address, uid 0, malformed input, usage" {
+	run -100 --separate-stderr as_sandbox local-spawn bob@elsewhere.example s@x.org <"$S/msg"
+	[ "$stderr" = 'local-spawn: fatal: Sorry, I cannot route this address. (#5.1.3)' ]
+	printf '+root0-:root0:0:0:%s:-::\n.\n' "$H" | sandbox_write "$I/users/assign"
+	printf 'root.example:root0\n' | sandbox_append "$I/control/virtualdomains"
+	run -111 --separate-stderr as_sandbox local-spawn x@root.example s@x.org <"$S/msg"
+	[ "$stderr" = 'local-spawn: fatal: refusing to deliver as uid 0 (#4.3.0)' ]
+	run -100 --separate-stderr as_sandbox local-spawn $'a\nb@abc.com' s@x.org <"$S/msg"
+	[ "$stderr" = 'local-spawn: fatal: malformed address' ]
+	run -100 --separate-stderr as_sandbox local-spawn john@abc.com <"$S/msg"
+	[ "$stderr" = 'local-spawn: fatal: usage: local-spawn RECIPIENT SENDER' ]
+	[ -z "$(ls -A "$H/Maildir/new")" ]
+}
+
+@test "run by root: it becomes the user of the route before delivering" {
+	[ "$(id -u)" = 0 ] || skip 'needs root'
+	run -0 local-spawn john@abc.com sender@example.org <"$S/msg"
+	f=$(find "$H/Maildir/new" -type f)
+	[ -n "$f" ]
+	[ "$(stat -c %u "$f")" = "$SANDBOX_UID" ]
+}
