@@ -61,8 +61,13 @@ main(int argc, char **argv)
 	k = route_lookup(argv[1], &r);
 	if (k == ROUTE_CONFIG)
 		die(QEXIT_TEMP, "%s", route_error);
-	if (k != ROUTE_OK || r.kind != ROUTE_LOCAL)
+	if (k == ROUTE_BADADDR)
 		die(QEXIT_PERM, "Sorry, I cannot route this address. (#5.1.3)");
+	if (r.kind != ROUTE_LOCAL)
+		/* queue-run found it local a moment ago: the control files
+		 * are changing; try again rather than bounce */
+		die(QEXIT_TEMP, "%s is not a local address now; will try again "
+		    "(#4.3.0)", argv[1]);
 	if (r.uid == 0)
 		die(QEXIT_TEMP, "refusing to deliver as uid 0 (#4.3.0)");
 	gid = (gid_t)r.gid;

@@ -5,7 +5,8 @@
  *
  * Usage:  pop3-session [MAILDIR]    (default: $MAILDIR, else ./Maildir/)
  * fd 0/1: the client, CRLF lines.
- * Exit:   0 after QUIT or the client's EOF; 111 on a timeout or trouble.
+ * Exit:   0 after QUIT, the client's EOF or an idle timeout (no deletions
+ *         then); 111 when the Maildir cannot be opened or written to.
  *
  * At the start it moves new/ into cur/ and takes a snapshot of cur/:
  * mail that arrives later is seen by the next session.  Deletions happen

@@ -296,6 +296,8 @@ envdir_safe(const char *what, const char *v)
 /*
  * Take DIR: make it, or accept it when it is an empty directory.
  */
+static int made_root;	/* claim_dir made it: ours to take back */
+
 static void
 claim_dir(const char *dir)
 {
@@ -304,8 +306,10 @@ claim_dir(const char *dir)
 	DIR *d;
 	int fd;
 
-	if (mkdir(dir, 0755) == 0)
+	if (mkdir(dir, 0755) == 0) {
+		made_root = 1;
 		return;
+	}
 	if (errno != EEXIST)
 		die_sys(QEXIT_TEMP, "mkdir %s", dir);
 	if (stat(dir, &st) == -1)
@@ -534,6 +538,17 @@ sync_dirs(void)
 		*slash = '/';
 }
 
+/* The same directory, symbolic links resolved (b may not exist yet). */
+static int
+same_path(const char *a, const char *b)
+{
+	char *rb = realpath(b, NULL);
+	int same = strcmp(a, rb != NULL ? rb : b) == 0;
+
+	free(rb);
+	return same;
+}
+
 /* Run a system tool with fixed arguments (no shell); die unless it works. */
 static void
 run(char *const argv[])
@@ -703,8 +718,9 @@ main(int argc, char **argv)
 	if (root == NULL)
 		die_sys(QEXIT_TEMP, "realpath %s", o.dir);
 	envdir_safe(o.dir, root);
-	if (installed && strcmp(root, vdmail_root_builtin()) != 0) {
-		rmdir(root);
+	if (installed && !same_path(root, vdmail_root_builtin())) {
+		if (made_root)
+			rmdir(root);
 		die(QEXIT_PERM, "installed mode (run as root) makes the instance "
 		    "the programs were built for, %s: rebuild with make ROOT=%s,"
 		    " or run me as another user for a sandbox instance",
