@@ -476,7 +476,6 @@ read_lines(const char *path, size_t *len)
 	char *data;
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t n = 0;
 
 	if (fd == -1)
 		die_sys(QEXIT_TEMP, "open %s", path);
@@ -486,21 +485,9 @@ read_lines(const char *path, size_t *len)
 	if (st.st_size > DOTQMAIL_BYTES_MAX)
 		die(QEXIT_TEMP, "%s: larger than %d bytes", path,
 		    DOTQMAIL_BYTES_MAX);
-	data = malloc((size_t)st.st_size + 1);
-	if (data == NULL)
-		die(QEXIT_TEMP, "out of memory");
-	while (n < (size_t)st.st_size) {
-		ssize_t r = xread(fd, data + n, (size_t)st.st_size - n);
-
-		if (r < 0)
-			die_sys(QEXIT_TEMP, "read %s", path);
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	if (read_whole(fd, (size_t)st.st_size, &data, len) == -1)
+		die_sys(QEXIT_TEMP, "read %s", path);
 	close(fd);
-	data[n] = '\0';
-	*len = n;
 	return data;
 }
 

@@ -123,20 +123,9 @@ include(const char *path)
 		die_sys(QEXIT_TEMP, ":include:%s", path);
 	if (fstat(fd, &st) == -1 || st.st_size > INCLUDE_BYTES_MAX)
 		die(QEXIT_TEMP, ":include:%s: unreadable or too large", path);
-	data = malloc((size_t)st.st_size + 1);
-	if (data == NULL)
-		die(QEXIT_TEMP, "out of memory");
-	while (n < (size_t)st.st_size) {
-		ssize_t r = xread(fd, data + n, (size_t)st.st_size - n);
-
-		if (r < 0)
-			die_sys(QEXIT_TEMP, ":include:%s", path);
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	if (read_whole(fd, (size_t)st.st_size, &data, &n) == -1)
+		die_sys(QEXIT_TEMP, ":include:%s", path);
 	close(fd);
-	data[n] = '\0';
 	includes++;
 	for (p = data; *p != '\0';) {
 		size_t k;

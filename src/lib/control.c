@@ -101,8 +101,6 @@ static int
 slurp(const char *path, char **data, size_t *len)
 {
 	struct stat st;
-	char *p;
-	size_t n = 0;
 	int fd, e;
 
 	*data = NULL;
@@ -120,27 +118,9 @@ slurp(const char *path, char **data, size_t *len)
 		errno = EFBIG;
 		goto fail;
 	}
-	p = malloc((size_t)st.st_size + 1);
-	if (p == NULL)
+	if (read_whole(fd, (size_t)st.st_size, data, len) == -1)
 		goto fail;
-	while (n < (size_t)st.st_size) {
-		ssize_t r = xread(fd, p + n, (size_t)st.st_size - n);
-
-		if (r < 0) {
-			e = errno;
-			free(p);
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (r == 0)
-			break;		/* shrank while we read: take what is there */
-		n += (size_t)r;
-	}
 	close(fd);
-	p[n] = '\0';
-	*data = p;
-	*len = n;
 	return 1;
 fail:
 	e = errno;

@@ -128,3 +128,31 @@ fail:
 	errno = e;
 	return -1;
 }
+
+int
+read_whole(int fd, size_t size, char **data, size_t *len)
+{
+	char *p = malloc(size + 1);
+	size_t n = 0;
+
+	if (p == NULL)
+		return -1;
+	while (n < size) {
+		ssize_t r = xread(fd, p + n, size - n);
+
+		if (r < 0) {
+			int e = errno;
+
+			free(p);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	p[n] = '\0';
+	*data = p;
+	*len = n;
+	return 0;
+}

@@ -15,6 +15,12 @@ int close_checked(int fd);
 int wait_readable(int fd, int ms);
 
 /*
+ * Read size bytes (a file's size, from fstat) from fd into a new buffer,
+ * NUL-terminated; a file that shrank meanwhile gives what is there.
+ * 0 with *data and *len set, or -1 with errno.
+ */
+int read_whole(int fd, size_t size, char **data, size_t *len);
+/*
  * Make fd 0 a regular file that can be read again: a regular file is
  * used in place, from its current offset; anything else (a pipe) is
  * copied into an unlinked file in /tmp, which becomes fd 0.  *base is
