@@ -451,49 +451,37 @@ make_alias(void)
 	put_text("alias/.qmail-root", dotqmail_text, 0644);
 }
 
+/*
+ * A tcpserver service: service/NAME with env/ (IP, PORT, VDMAIL_ROOT,
+ * VDMAIL_LIBEXEC, MEMLIMIT), log/ and the two run scripts.
+ */
 static void
-make_smtp_service(const struct options *o, const char *libexec)
+make_tcp_service(const char *name, const char *ip, const char *port,
+    const char *libexec, const char *run, const char *logrun)
 {
 	const char *asan = getenv("VDMAIL_ASAN");
+	char sub[64];
 
-	make_dir("service", 0755);
-	make_dir("service/smtp", 0755);
-	make_dir("service/smtp/env", 0755);
-	put_line("service/smtp/env/IP", o->ip);
-	put_line("service/smtp/env/PORT", o->smtp_port);
-	put_line("service/smtp/env/VDMAIL_ROOT", root);
-	put_line("service/smtp/env/VDMAIL_LIBEXEC", libexec);
+#define SUB(x) (snprintf(sub, sizeof sub, "service/%s%s", name, x), sub)
+	make_dir(SUB(""), 0755);
+	make_dir(SUB("/env"), 0755);
+	put_line(SUB("/env/IP"), ip);
+	put_line(SUB("/env/PORT"), port);
+	put_line(SUB("/env/VDMAIL_ROOT"), root);
+	put_line(SUB("/env/VDMAIL_LIBEXEC"), libexec);
 	/* AddressSanitizer's shadow map does not fit under softlimit. */
 	if (asan != NULL && asan[0] != '\0')
-		put_text("service/smtp/env/MEMLIMIT", "", 0644);
+		put_text(SUB("/env/MEMLIMIT"), "", 0644);
 	else
-		put_line("service/smtp/env/MEMLIMIT", MEMLIMIT_DEFAULT);
-	make_dir("service/smtp/log", 0755);
-	make_dir("service/smtp/log/main", 0755);
-	put_text("service/smtp/log/run", tmpl_service_smtp_log_run, 0755);
-	put_text("service/smtp/run", tmpl_service_smtp_run, 0755);
+		put_line(SUB("/env/MEMLIMIT"), MEMLIMIT_DEFAULT);
+	make_dir(SUB("/log"), 0755);
+	make_dir(SUB("/log/main"), 0755);
+	put_text(SUB("/log/run"), logrun, 0755);
+	put_text(SUB("/run"), run, 0755);
+#undef SUB
 }
 
-static void
-make_pop3_service(const struct options *o, const char *libexec)
-{
-	const char *asan = getenv("VDMAIL_ASAN");
 
-	make_dir("service/pop3", 0755);
-	make_dir("service/pop3/env", 0755);
-	put_line("service/pop3/env/IP", o->ip);
-	put_line("service/pop3/env/PORT", o->pop3_port);
-	put_line("service/pop3/env/VDMAIL_ROOT", root);
-	put_line("service/pop3/env/VDMAIL_LIBEXEC", libexec);
-	if (asan != NULL && asan[0] != '\0')
-		put_text("service/pop3/env/MEMLIMIT", "", 0644);
-	else
-		put_line("service/pop3/env/MEMLIMIT", MEMLIMIT_DEFAULT);
-	make_dir("service/pop3/log", 0755);
-	make_dir("service/pop3/log/main", 0755);
-	put_text("service/pop3/log/run", tmpl_service_pop3_log_run, 0755);
-	put_text("service/pop3/run", tmpl_service_pop3_run, 0755);
-}
 
 static void
 make_send_service(const char *libexec)
@@ -736,9 +724,12 @@ main(int argc, char **argv)
 	path = at("queue");
 	if (queue_make(path) == -1)
 		die_sys(QEXIT_TEMP, "make queue %s", path);
-	make_smtp_service(&o, libexec);
+	make_dir("service", 0755);
+	make_tcp_service("smtp", o.ip, o.smtp_port, libexec,
+	    tmpl_service_smtp_run, tmpl_service_smtp_log_run);
 	make_send_service(libexec);
-	make_pop3_service(&o, libexec);
+	make_tcp_service("pop3", o.ip, o.pop3_port, libexec,
+	    tmpl_service_pop3_run, tmpl_service_pop3_log_run);
 	if (installed) {
 		installed_env();
 		set_owners();
