@@ -274,7 +274,7 @@ main(int argc, char **argv)
 	want_dir("new", 0750);
 	want_dir("mess", 0750);
 	want_dir("state", 0750);
-	want_dir("lock", 0750);
+	want_dir("lock", 0751);
 	for (const char *b = msgid_alphabet; *b != '\0'; b++) {
 		char d[16];
 
@@ -291,6 +291,20 @@ main(int argc, char **argv)
 			finding(0, "lock/trigger: %s", strerror(errno));
 		else
 			finding(1, "lock/trigger was missing: made");
+	}
+	if (lstat("lock/inflow", &st) == -1) {
+		int ifd = -1;
+
+		if (errno != ENOENT)
+			die_sys(QEXIT_TEMP, "stat lock/inflow");
+		if (dry || (ifd = open("lock/inflow", O_WRONLY | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) == -1 ||
+		    close(ifd) == -1)
+			finding(0, "lock/inflow is missing");
+		else
+			finding(1, "lock/inflow was missing: made");
+	} else if (!S_ISREG(st.st_mode)) {
+		finding(0, "lock/inflow is not a regular file");
 	}
 	each("tmp", check_tmp, 0);
 	each("new", check_message, 1);

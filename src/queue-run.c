@@ -120,6 +120,12 @@ static size_t nheap, capheap;
 static struct msg *hot, *hot_tail;	/* arrived while running: first */
 static struct msg *cold, *cold_tail;	/* backlog and due retries */
 static size_t nmsgs;
+static size_t nready;			/* on the hot and cold lists */
+
+/* Inflow control: lock/inflow's mtime says "behind" to smtp-accept. */
+static int inflow_fd = -1;
+static int inflow_on;
+static time_t inflow_touched;
 
 static void
 on_signal(int sig)
@@ -223,6 +229,7 @@ make_ready(struct msg *m, int is_hot)
 {
 	m->ready = 1;
 	m->qnext = NULL;
+	nready++;
 	if (is_hot) {
 		if (hot_tail != NULL)
 			hot_tail->qnext = m;
@@ -1018,7 +1025,61 @@ next_ready(void)
 		*tail = NULL;
 	m->qnext = NULL;
 	m->ready = 0;
+	nready--;
 	return m;
+}
+
+/*
+ * Inflow control.  While more messages wait for a delivery slot than a
+ * round of local deliveries can take, lock/inflow's mtime is kept fresh
+ * (touched at most once a second); once the backlog is half that, its
+ * mtime goes back to 0.  smtp-accept holds the next DATA a moment while
+ * the mark is fresh, so that mail is not accepted much faster than it can
+ * be delivered (the queue, and each message's wait in it, would only
+ * grow).  A mark left by a queue manager that died goes stale by itself.
+ */
+static void
+inflow_open(void)
+{
+	inflow_fd = open("lock/inflow", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (inflow_fd == -1 && errno == ENOENT)
+		inflow_fd = open("lock/inflow", O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (inflow_fd == -1)
+		logmsg("warning", NULL, "reason", "cannot open lock/inflow: "
+		    "SMTP input is not slowed when the queue is behind",
+		    NULL, NULL);
+}
+
+static void
+inflow_set(int on)
+{
+	static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
+	time_t now = time(NULL);
+
+	if (inflow_fd == -1 || (on && inflow_on && now == inflow_touched) ||
+	    (!on && !inflow_on))
+		return;
+	if (futimens(inflow_fd, on ? NULL : zero) == -1) {
+		logmsg("warning", NULL, "reason", "cannot set lock/inflow's time",
+		    NULL, NULL);
+		close(inflow_fd);
+		inflow_fd = -1;
+		return;
+	}
+	inflow_on = on;
+	inflow_touched = now;
+}
+
+static void
+inflow_update(void)
+{
+	size_t high = conc_local < 2 ? 2 : conc_local;
+
+	if (nready >= high)
+		inflow_set(1);
+	else if (nready <= high / 2)
+		inflow_set(0);
 }
 
 /* Start deliveries while there are free slots. */
@@ -1104,6 +1165,9 @@ main(int argc, char **argv)
 		logmsg("warning", NULL, "reason", "cannot hold lock/trigger open "
 		    "for writing: it is reopened after each hang-up", NULL, NULL);
 	read_control();
+	inflow_open();
+	inflow_on = 1;
+	inflow_set(0);		/* a mark left by a crash is void */
 	logmsg("start", NULL, NULL, NULL, NULL, NULL);
 	scan_mess();
 	scan_new(0);
@@ -1126,6 +1190,7 @@ main(int argc, char **argv)
 		}
 		if (!got_term)
 			schedule();
+		inflow_update();
 		if (got_term && njobs == 0)
 			break;
 		if (first) {
@@ -1200,6 +1265,7 @@ main(int argc, char **argv)
 			last_scan = now;
 		}
 	}
+	inflow_set(0);
 	logmsg("stop", NULL, "messages", nmsgs ? "left" : "none", NULL, NULL);
 	if (trigger_wfd != -1)
 		close(trigger_wfd);

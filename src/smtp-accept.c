@@ -54,6 +54,10 @@ enum {
 	REPLY_BUF = 8192,
 	PIPE_BUF_BYTES = 65536,
 	TIMEOUT_DEFAULT = 1200,		/* seconds idle: control/timeoutsmtpd */
+	INFLOW_DEFAULT = 1000,		/* ms: control/inflowdelay */
+	INFLOW_MAX = 60000,
+	INFLOW_STEP = 10,		/* ms between looks at the mark */
+	INFLOW_STALE = 3,		/* seconds: an older mark is void */
 	DATABYTES_DEFAULT = 20 * 1024 * 1024
 };
 
@@ -61,6 +65,8 @@ static char me[DOMAIN_BYTES_MAX + 1];
 static char greeting[COMMAND_BYTES_MAX];
 static unsigned long databytes = DATABYTES_DEFAULT;	/* 0: no limit */
 static unsigned long timeout = TIMEOUT_DEFAULT;
+static unsigned long inflowdelay = INFLOW_DEFAULT;
+static char inflowpath[PATH_BYTES_MAX];
 static struct strlist rcpthosts;
 static const char *relayclient;		/* NULL: this client may not relay */
 static char remoteip[64] = "unknown";
@@ -220,6 +226,12 @@ load_config(void)
 	if (control_ulong("timeoutsmtpd", &timeout, TIMEOUT_DEFAULT) < 0 ||
 	    timeout == 0 || timeout > 86400)
 		quit_temp("unable to read control/timeoutsmtpd");
+	if (control_ulong("inflowdelay", &inflowdelay, INFLOW_DEFAULT) < 0)
+		quit_temp("unable to read control/inflowdelay");
+	if (inflowdelay > INFLOW_MAX)
+		inflowdelay = INFLOW_MAX;
+	if (root_path(inflowpath, sizeof inflowpath, "queue/lock/inflow") == -1)
+		inflowdelay = 0;
 	load_rcpthosts();
 
 	relayclient = getenv("RELAYCLIENT");
@@ -664,6 +676,28 @@ log_message(const char *id, const struct data *d)
 	}
 }
 
+/*
+ * While queue-run marks itself behind (a fresh mtime on lock/inflow), wait
+ * up to control/inflowdelay ms before taking the next message, as
+ * Postfix's in_flow_delay does: senders slow down to the delivery rate
+ * instead of filling the queue.  Never a refusal: after the delay the
+ * message is taken anyway.
+ */
+static void
+inflow_wait(void)
+{
+	for (unsigned long waited = 0; waited < inflowdelay;
+	    waited += INFLOW_STEP) {
+		struct stat st;
+		time_t now = time(NULL);
+
+		if (stat(inflowpath, &st) == -1 || st.st_mtime == 0 ||
+		    st.st_mtime > now + 1 || now - st.st_mtime > INFLOW_STALE)
+			return;
+		nanosleep(&(struct timespec){ 0, INFLOW_STEP * 1000000L }, NULL);
+	}
+}
+
 static void
 smtp_data(void)
 {
@@ -680,6 +714,8 @@ smtp_data(void)
 		reply("554 5.5.1 no valid recipients");
 		return;
 	}
+	if (inflowdelay > 0)
+		inflow_wait();
 	if (msgid_new(id) == -1 || inject_open(&q, id) == -1) {
 		reply("451 4.3.0 unable to start the queue; try again later");
 		return;

@@ -610,14 +610,17 @@ set_owners(void)
 	own("alias/.qmail-postmaster", "alias", "alias", 0644);
 	own("alias/.qmail-mailer-daemon", "alias", "alias", 0644);
 	own("alias/.qmail-root", "alias", "alias", 0644);
-	own("queue", "vdmailq", "vdmails", 0750);
+	/* queue/ and lock/ searchable: smtp-accept reads lock/inflow */
+	own("queue", "vdmailq", "vdmails", 0751);
 	/* setgid directories: what queue-inject makes is group vdmails,
 	 * readable by queue-run, without queue-inject holding that group */
 	own("queue/tmp", "vdmailq", "vdmails", 02700);
 	own("queue/new", "vdmailq", "vdmails", 02770);
 	own("queue/mess", "vdmails", "vdmails", 0750);
 	own("queue/state", "vdmails", "vdmails", 0750);
-	own("queue/lock", "vdmailq", "vdmails", 0750);
+	own("queue/lock", "vdmailq", "vdmails", 0751);
+	/* queue-run sets its mtime (an owner's right when it sets 0) */
+	own("queue/lock/inflow", "vdmails", "vdmails", 0644);
 	/* group write too: queue-run keeps a writer open itself, or the FIFO
 	 * would report a hang-up after every writer closes */
 	own("queue/lock/trigger", "vdmailq", "vdmails", 0660);

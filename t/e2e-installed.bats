@@ -143,6 +143,17 @@ wait_file() {
 	[ "$(stat -c '%U:%G %a' "$W/inst/queue/tmp")" = 'vdmailq:vdmails 2700' ]
 	[ "$(stat -c '%U:%G' "$W/inst/alias")" = 'alias:alias' ]
 	[ "$(stat -c '%U:%G %a' "$W/inst/queue/lock/trigger")" = 'vdmailq:vdmails 660' ]
+	# searchable, not readable: the SMTP user sees lock/inflow only
+	[ "$(stat -c '%U:%G %a' "$W/inst/queue")" = 'vdmailq:vdmails 751' ]
+	[ "$(stat -c '%U:%G %a' "$W/inst/queue/lock")" = 'vdmailq:vdmails 751' ]
+	[ "$(stat -c '%U:%G %a' "$W/inst/queue/lock/inflow")" = 'vdmails:vdmails 644' ]
+	[ "$(stat -c '%a' "$W/inst/queue/mess")" = 750 ]
+	d=$(id -u vdmaild)
+	g=$(id -g vdmaild)
+	setpriv --reuid="$d" --regid="$g" --clear-groups \
+	    stat "$W/inst/queue/lock/inflow" >/dev/null
+	run setpriv --reuid="$d" --regid="$g" --clear-groups ls "$W/inst/queue"
+	[ "$status" -ne 0 ]
 }
 
 @test "installed: smtp-accept runs as vdmaild, queue-run as vdmails" {

@@ -271,6 +271,15 @@ C=1764074002.aaaaaaaaaaaaaaaa
 	clean_again
 }
 
+@test "a missing lock/inflow is made as an empty regular file" {
+	rm "$Q/lock/inflow"
+	dry_changes_nothing 'damage: lock/inflow is missing'
+	run -0 queue-check
+	[ "$output" = 'repaired: lock/inflow was missing: made' ]
+	[ -f "$Q/lock/inflow" ] && [ ! -s "$Q/lock/inflow" ]
+	clean_again
+}
+
 @test "-n with several kinds of damage: one line each, exit 1, nothing changed" {
 	inject "$A" s@x.org a@x
 	mv "$Q/new/$A" "$Q/mess/k/$A"

@@ -357,6 +357,45 @@ header() {
 	queue_empty
 }
 
+@test "inflow: while more messages wait than concurrencylocal, lock/inflow's mtime is fresh; drained, it is 0" {
+	control concurrencylocal 2
+	dot_qmail slow '|sleep 0.4'
+	for _ in $(seq 8); do
+		inject sender@abc.com slow@abc.com
+	done
+	touch -d '-1 hour' "$Q/lock/inflow"
+	qr_start
+	# the mark is set within a second of the start and kept fresh
+	for _ in $(seq 20); do
+		m=$(stat -c %Y "$Q/lock/inflow")
+		[ $(($(date +%s) - m)) -le 2 ] && break
+		sleep 0.1
+	done
+	[ $(($(date +%s) - m)) -le 2 ]
+	wait_log '^event=done ' 8
+	for _ in $(seq 20); do
+		[ "$(stat -c %Y "$Q/lock/inflow")" = 0 ] && break
+		sleep 0.1
+	done
+	[ "$(stat -c %Y "$Q/lock/inflow")" = 0 ]
+	queue_empty
+}
+
+@test "inflow: a mark left by a crash is cleared at start; lock/inflow is made when missing" {
+	touch "$Q/lock/inflow"
+	qr_start
+	for _ in $(seq 20); do
+		[ "$(stat -c %Y "$Q/lock/inflow")" = 0 ] && break
+		sleep 0.1
+	done
+	[ "$(stat -c %Y "$Q/lock/inflow")" = 0 ]
+	qr_stop
+	rm "$Q/lock/inflow"
+	qr_start
+	wait_file "$Q/lock/inflow"
+	[ -f "$Q/lock/inflow" ]
+}
+
 @test "SIGTERM while a delivery runs: it is finished and recorded, exit 0; restarted, nothing is delivered twice" {
 	dot_qmail slow '|touch "$HOME/started"; sleep 1' './Maildir/'
 	dot_qmail later '|exit 111'

@@ -670,3 +670,60 @@ for i in range(2000):
 	[ "$(nqueued)" = 0 ]
 	[ -z "$(ls -A "$R/queue/tmp")" ]
 }
+
+# --- inflow control: queue-run's mark on queue/lock/inflow ---
+
+# ms that smtp-accept takes over the session in $T/in
+timed_smtp() {
+	local t0 t1
+	t0=$(date +%s%N)
+	smtp
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+}
+
+@test "inflow: a fresh mark on lock/inflow holds DATA for control/inflowdelay ms, then the message is taken" {
+	echo 600 >"$R/control/inflowdelay"
+	touch "$R/queue/lock/inflow"
+	rcpt_session '<x@mx.example.net>'
+	timed_smtp
+	[ "$status" = 0 ]
+	id_of 5 >/dev/null
+	[ "$ms" -ge 550 ]
+	[ "$(ls "$R/queue/new" | wc -l)" = 1 ]
+}
+
+@test "inflow: a mark cleared to time 0, a stale mark, or inflowdelay 0 does not hold DATA" {
+	echo 2000 >"$R/control/inflowdelay"
+	rcpt_session '<x@mx.example.net>'
+	touch -d @0 "$R/queue/lock/inflow"
+	timed_smtp
+	id_of 5 >/dev/null
+	[ "$ms" -lt 1000 ]
+	touch -d '-10 seconds' "$R/queue/lock/inflow"
+	timed_smtp
+	id_of 5 >/dev/null
+	[ "$ms" -lt 1000 ]
+	touch "$R/queue/lock/inflow"
+	echo 0 >"$R/control/inflowdelay"
+	timed_smtp
+	id_of 5 >/dev/null
+	[ "$ms" -lt 1000 ]
+	rm "$R/queue/lock/inflow"
+	echo 2000 >"$R/control/inflowdelay"
+	timed_smtp
+	id_of 5 >/dev/null
+	[ "$ms" -lt 1000 ]
+}
+
+@test "inflow: a mark cleared while DATA waits lets it go at once" {
+	echo 5000 >"$R/control/inflowdelay"
+	touch "$R/queue/lock/inflow"
+	(sleep 0.5 && touch -d @0 "$R/queue/lock/inflow") &
+	rcpt_session '<x@mx.example.net>'
+	timed_smtp
+	wait
+	id_of 5 >/dev/null
+	[ "$ms" -ge 400 ]
+	[ "$ms" -lt 2500 ]
+}

@@ -71,7 +71,7 @@ refused() {
 	run -0 tcprules "$T/t.cdb" "$T/t.tmp" <tcp.smtp
 }
 
-@test "the queue: VERSION, 32 buckets, and the trigger FIFO" {
+@test "the queue: VERSION, 32 buckets, the trigger FIFO and the inflow mark" {
 	run -0 make_instance
 	Q=$S/inst/queue
 	has "$Q/VERSION" $'vdmail-queue 1\n'
@@ -81,7 +81,8 @@ refused() {
 	[ "$(find "$Q/mess" -mindepth 1 -maxdepth 1 -type d | wc -l)" = 32 ]
 	[ "$(find "$Q/state" -mindepth 1 -maxdepth 1 -type d | wc -l)" = 32 ]
 	[ -p "$Q/lock/trigger" ]
-	[ "$(find "$Q" -type f | wc -l)" = 1 ]
+	[ -f "$Q/lock/inflow" ] && [ ! -s "$Q/lock/inflow" ]
+	[ "$(find "$Q" -type f | wc -l)" = 2 ]
 }
 
 @test "the smtp service: run scripts are the templates, env/ holds the settings" {

@@ -173,13 +173,15 @@ queue_make(const char *dir)
 	char path[4096], ver[sizeof QUEUE_VERSION + 1];
 	int n;
 
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
+	/* queue/ and lock/ searchable by all: smtp-accept reads lock/inflow */
+	if (mkdir(dir, 0751) == -1 && errno != EEXIST)
 		return -1;
 	for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
 		n = snprintf(path, sizeof path, "%s/%s", dir, sub[i]);
 		if (n < 0 || (size_t)n >= sizeof path)
 			return errno = ENAMETOOLONG, -1;
-		if (mkdir(path, 0750) == -1 && errno != EEXIST)
+		if (mkdir(path, strcmp(sub[i], "lock") == 0 ? 0751 : 0750) == -1 &&
+		    errno != EEXIST)
 			return -1;
 	}
 	for (const char *b = msgid_alphabet; *b != '\0'; b++) {
@@ -197,6 +199,16 @@ queue_make(const char *dir)
 		return errno = ENAMETOOLONG, -1;
 	if (mkfifo(path, 0620) == -1 && errno != EEXIST)
 		return -1;
+	n = snprintf(path, sizeof path, "%s/lock/inflow", dir);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return errno = ENAMETOOLONG, -1;
+	{
+		int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
+
+		if (fd == -1 || close(fd) == -1)
+			return -1;
+	}
 	n = snprintf(path, sizeof path, "%s/VERSION", dir);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return errno = ENAMETOOLONG, -1;

@@ -8,6 +8,7 @@
  *   queue/mess/B/ID     taken up by queue-run (B: the id's last character)
  *   queue/state/B/ID    queue-run's per-recipient record
  *   queue/lock/trigger  FIFO: queue-inject writes a byte after a commit
+ *   queue/lock/inflow   its mtime, fresh while queue-run is behind
  *
  * A message file is a short text header, then the envelope, then the
  * message, so that a delivery can read the message from an offset to EOF:
