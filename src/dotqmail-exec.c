@@ -1,12 +1,15 @@
 /*
  * dotqmail-exec - deliver one message to one local address by its .qmail
- * file, as qmail-local does.
+ * file, as qmail-local does; or (-m) to several addresses of one user.
  *
  * Usage:  dotqmail-exec USER HOME LOCAL DASH EXT DOMAIN SENDER
+ *         dotqmail-exec -m USER HOME SENDER LOCAL DASH EXT DOMAIN [...]
  * fd 0:   the message (a regular file is read in place; a pipe is first
  *         copied to an unlinked temporary file).
  * Exit:   0 delivered (every line, or up to a program's exit 99); 100
  *         permanent failure, the reason on stderr; 111 temporary failure.
+ *         With -m, that of the last address; each one before it gets a
+ *         line "N TAB CODE TAB reason" on stdout (N from 1).
  *
  * Never runs as root.  Address text reaches programs only through their
  * environment and stdin, never through the command text.
@@ -516,8 +519,143 @@ set_lines(void)
 		    domain);
 }
 
+/* Bounds on one recipient's arguments: 0, or exit 100. */
+static void
+check_args(void)
+{
+	if (home[0] != '/' || strlen(dash) > 1 ||
+	    strlen(local) > ADDR_BYTES_MAX || strlen(ext) > ADDR_BYTES_MAX ||
+	    strlen(sender) > ADDR_BYTES_MAX ||
+	    strlen(domain) > DOMAIN_BYTES_MAX)
+		die(QEXIT_PERM, "malformed arguments");
+}
+
+static int deliver(void);
+
+/*
+ * -m: the recipients but the last each delivered by a child of ours (so
+ * that one's failure, exit included, is only its own), each reported on
+ * stdout as "N TAB CODE TAB reason" (N from 1); the last one delivered
+ * here, its result our exit code and stderr, as in the one-recipient form.
+ */
+static int
+deliver_many(char **t, size_t n)
+{
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (null == -1)
+		die_sys(QEXIT_TEMP, "open /dev/null");
+	for (size_t i = 0; i + 1 < n; i++) {
+		char report[REPORT_BYTES + 1], line[REPORT_BYTES + 64];
+		const char *why = report;
+		size_t rn = 0;
+		int p[2], status, code;
+		pid_t pid;
+
+		if (pipe(p) == -1)
+			die_sys(QEXIT_TEMP, "pipe");
+		pid = fork();
+		if (pid == -1)
+			die_sys(QEXIT_TEMP, "fork");
+		if (pid == 0) {
+			local = t[4 * i];
+			dash = t[4 * i + 1];
+			ext = t[4 * i + 2];
+			domain = t[4 * i + 3];
+			if (dup2(p[1], 2) == -1 || dup2(null, 1) == -1)
+				_exit(QEXIT_TEMP);
+			close(p[0]);
+			close(p[1]);
+			check_args();
+			exit(deliver());
+		}
+		close(p[1]);
+		for (;;) {
+			char buf[4096];
+			ssize_t r = xread(p[0], buf, sizeof buf);
+
+			if (r <= 0)
+				break;
+			for (ssize_t k = 0; k < r && rn < REPORT_BYTES; k++)
+				report[rn++] = buf[k];
+		}
+		close(p[0]);
+		while (waitpid(pid, &status, 0) == -1)
+			if (errno != EINTR)
+				die_sys(QEXIT_TEMP, "wait for a delivery");
+		report[rn] = '\0';
+		report[strcspn(report, "\n")] = '\0';
+		for (char *c = report; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20)
+				*c = '?';
+		if (strncmp(why, "dotqmail-exec: fatal: ", 22) == 0)
+			why += 22;
+		code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		if (code != QEXIT_OK && code != QEXIT_PERM) {
+			if (WIFSIGNALED(status))
+				why = "delivery crashed";
+			code = QEXIT_TEMP;
+		}
+		if (code != QEXIT_OK && *why == '\0')
+			why = "delivery failed without a reason";
+		snprintf(line, sizeof line, "%zu\t%d\t%s\n", i + 1, code,
+		    code == QEXIT_OK ? "" : why);
+		if (write_all(1, line, strlen(line)) == -1)
+			die_sys(QEXIT_TEMP, "report a result");
+	}
+	close(null);
+	local = t[4 * (n - 1)];
+	dash = t[4 * (n - 1) + 1];
+	ext = t[4 * (n - 1) + 2];
+	domain = t[4 * (n - 1) + 3];
+	check_args();
+	return deliver();
+}
+
 int
 main(int argc, char **argv)
+{
+	int many = argc > 1 && strcmp(argv[1], "-m") == 0;
+
+	progname = "dotqmail-exec";
+	if (many) {
+		if (argc < 9 || (argc - 5) % 4 != 0)
+			usage("-m USER HOME SENDER LOCAL DASH EXT DOMAIN "
+			    "[LOCAL DASH EXT DOMAIN]...");
+		user = argv[2];
+		home = argv[3];
+		sender = argv[4];
+		local = dash = ext = domain = "";
+	} else {
+		if (argc != 8)
+			usage("USER HOME LOCAL DASH EXT DOMAIN SENDER");
+		user = argv[1];
+		home = argv[2];
+		local = argv[3];
+		dash = argv[4];
+		ext = argv[5];
+		domain = argv[6];
+		sender = argv[7];
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (geteuid() == 0 || getuid() == 0)
+		die(QEXIT_TEMP, "refusing to deliver as root (#4.3.0)");
+	check_args();
+	{
+		long long size;
+		const char *what;
+
+		if (seekable_stdin(&base, &size, &what) == -1)
+			die_sys(QEXIT_TEMP, "%s", what);
+	}
+	if (many)
+		return deliver_many(argv + 5, (size_t)(argc - 5) / 4);
+	return deliver();
+}
+
+/* Deliver to the recipient in local, dash, ext and domain. */
+static int
+deliver(void)
 {
 	char path[PATH_BYTES_MAX];
 	struct stat st;
@@ -526,31 +664,6 @@ main(int argc, char **argv)
 	long def;
 	int r;
 
-	progname = "dotqmail-exec";
-	if (argc != 8)
-		usage("USER HOME LOCAL DASH EXT DOMAIN SENDER");
-	user = argv[1];
-	home = argv[2];
-	local = argv[3];
-	dash = argv[4];
-	ext = argv[5];
-	domain = argv[6];
-	sender = argv[7];
-	signal(SIGPIPE, SIG_IGN);
-	if (geteuid() == 0 || getuid() == 0)
-		die(QEXIT_TEMP, "refusing to deliver as root (#4.3.0)");
-	if (home[0] != '/' || strlen(dash) > 1 ||
-	    strlen(local) > ADDR_BYTES_MAX || strlen(ext) > ADDR_BYTES_MAX ||
-	    strlen(sender) > ADDR_BYTES_MAX ||
-	    strlen(domain) > DOMAIN_BYTES_MAX)
-		die(QEXIT_PERM, "malformed arguments");
-	{
-		long long size;
-		const char *what;
-
-		if (seekable_stdin(&base, &size, &what) == -1)
-			die_sys(QEXIT_TEMP, "%s", what);
-	}
 	if (chdir(home) == -1)
 		die_sys(QEXIT_TEMP, "home %s", home);
 	if (stat(".", &st) == -1)

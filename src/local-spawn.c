@@ -3,7 +3,10 @@
  * become the recipient's user, then run dotqmail-exec.
  *
  * Usage:  local-spawn RECIPIENT SENDER     (queue-run runs it)
- * fd 0:   the message; fd 2: dotqmail-exec's report.
+ *         local-spawn -m SENDER RECIPIENT...
+ *         (recipients of one user: dotqmail-exec -m delivers them all)
+ * fd 0:   the message; fd 2: dotqmail-exec's report (and fd 1 its
+ *         result lines, with -m).
  * Exit:   that of dotqmail-exec (0, 100, 111), or 111 when it cannot
  *         start it.
  *
@@ -28,24 +31,64 @@
 #include "fmt.h"
 #include "route.h"
 
+enum { RCPTS_MAX = 100 };
+
+static void
+check_addr(const char *a)
+{
+	if (strlen(a) > ADDR_BYTES_MAX || !is_clean(a, strlen(a)))
+		die(QEXIT_PERM, "malformed address");
+}
+
+/* Where recipient a goes: a local route of a user other than root. */
+static void
+lookup(const char *a, struct route *r)
+{
+	int k = route_lookup(a, r);
+
+	if (k == ROUTE_CONFIG)
+		die(QEXIT_TEMP, "%s", route_error);
+	if (k == ROUTE_BADADDR)
+		die(QEXIT_PERM, "Sorry, I cannot route this address. (#5.1.3)");
+	if (r->kind != ROUTE_LOCAL)
+		/* queue-run found it local a moment ago: the control files
+		 * are changing; try again rather than bounce */
+		die(QEXIT_TEMP, "%s is not a local address now; will try again "
+		    "(#4.3.0)", a);
+	if (r->uid == 0)
+		die(QEXIT_TEMP, "refusing to deliver as uid 0 (#4.3.0)");
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		die(QEXIT_TEMP, "out of memory");
+	return d;
+}
+
 int
 main(int argc, char **argv)
 {
 	char prog[PATH_BYTES_MAX], rootvar[PATH_BYTES_MAX + 16];
 	char libvar[PATH_BYTES_MAX + 16];
-	char *env[4];
-	struct route r;
+	char *env[4], *args[5 + 4 * RCPTS_MAX + 1];
+	const char *sender;
+	struct route r, o;
 	gid_t gid;
-	int k;
+	int many = argc > 1 && strcmp(argv[1], "-m") == 0, first, n;
 
 	progname = "local-spawn";
-	if (argc != 3)
-		usage("RECIPIENT SENDER");
-	if (strlen(argv[1]) > ADDR_BYTES_MAX ||
-	    !is_clean(argv[1], strlen(argv[1])) ||
-	    strlen(argv[2]) > ADDR_BYTES_MAX ||
-	    !is_clean(argv[2], strlen(argv[2])))
-		die(QEXIT_PERM, "malformed address");
+	if (many ? argc < 4 || argc - 3 > RCPTS_MAX : argc != 3)
+		usage("RECIPIENT SENDER | -m SENDER RECIPIENT...");
+	sender = argv[2];		/* in both forms */
+	first = many ? 3 : 1;
+	n = many ? argc - 3 : 1;
+	check_addr(sender);
+	for (int i = 0; i < n; i++)
+		check_addr(argv[first + i]);
 	/* the paths now, while privileged() still ignores the environment */
 	if (libexec_path(prog, sizeof prog, "dotqmail-exec") == -1 ||
 	    fmt(rootvar, sizeof rootvar, "VDMAIL_ROOT=%s", vdmail_root()) ||
@@ -58,18 +101,28 @@ main(int argc, char **argv)
 		if (qm == NULL || getuid() != qm->pw_uid)
 			die(QEXIT_TEMP, "only the queue manager may run me");
 	}
-	k = route_lookup(argv[1], &r);
-	if (k == ROUTE_CONFIG)
-		die(QEXIT_TEMP, "%s", route_error);
-	if (k == ROUTE_BADADDR)
-		die(QEXIT_PERM, "Sorry, I cannot route this address. (#5.1.3)");
-	if (r.kind != ROUTE_LOCAL)
-		/* queue-run found it local a moment ago: the control files
-		 * are changing; try again rather than bounce */
-		die(QEXIT_TEMP, "%s is not a local address now; will try again "
-		    "(#4.3.0)", argv[1]);
-	if (r.uid == 0)
-		die(QEXIT_TEMP, "refusing to deliver as uid 0 (#4.3.0)");
+	lookup(argv[first], &r);
+	args[0] = prog;
+	args[1] = "-m";
+	args[2] = r.user;
+	args[3] = r.home;
+	args[4] = (char *)sender;
+	for (int i = 0; i < n; i++) {
+		if (i > 0) {
+			lookup(argv[first + i], &o);
+			if (o.uid != r.uid || o.gid != r.gid ||
+			    strcmp(o.user, r.user) != 0 ||
+			    strcmp(o.home, r.home) != 0)
+				die(QEXIT_TEMP, "%s is not %s's address now; "
+				    "will try again (#4.3.0)", argv[first + i],
+				    r.user);
+		}
+		args[5 + 4 * i] = xstrdup(i ? o.local : r.local);
+		args[6 + 4 * i] = xstrdup(i ? o.dash : r.dash);
+		args[7 + 4 * i] = xstrdup(i ? o.ext : r.ext);
+		args[8 + 4 * i] = xstrdup(i ? o.domain : r.domain);
+	}
+	args[5 + 4 * n] = NULL;
 	gid = (gid_t)r.gid;
 	if (geteuid() == 0) {
 		if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
@@ -82,7 +135,6 @@ main(int argc, char **argv)
 	env[1] = rootvar;
 	env[2] = libvar;
 	env[3] = NULL;
-	execve(prog, (char *[]){ prog, r.user, r.home, r.local, r.dash, r.ext,
-	    r.domain, argv[2], NULL }, env);
+	execve(prog, args, env);
 	die_sys(QEXIT_TEMP, "run %s", prog);
 }

@@ -90,13 +90,10 @@ struct job {
 	pid_t pid;
 	int fd;				/* its stderr (and stdout, remote) */
 	struct msg *m;
-	size_t idx;
-	int remote;			/* smtp-send: idxs[] and its output */
-	size_t *idxs, nidx;
+	int remote;			/* smtp-send, else dotqmail-exec -m */
+	size_t *idxs, nidx;		/* its recipients */
 	char *out;
 	size_t outlen, outcap;
-	char report[REPORT_MAX + 1];
-	size_t rlen;
 	int eof, exited, status;
 	struct timespec t0;
 };
@@ -567,7 +564,7 @@ result(struct msg *m, size_t idx, int code, const char *why)
 	log_end(&l, 1);
 }
 
-/* Start prog with the message on stdin and its output on a pipe. */
+/* Start prog with the message on stdin and its stdout and stderr on a pipe. */
 static struct job *
 spawn_job(struct msg *m, char *const argv[], int remote)
 {
@@ -591,10 +588,7 @@ spawn_job(struct msg *m, char *const argv[], int remote)
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fd, 0);
-	if (remote)
-		posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	else
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
 	e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -621,11 +615,27 @@ spawn_job(struct msg *m, char *const argv[], int remote)
 	return j;
 }
 
+/* Do a and b go to the same user, so that one delivery can take both? */
+static int
+same_user(const struct route *a, const struct route *b)
+{
+	return a->kind == ROUTE_LOCAL && b->kind == ROUTE_LOCAL &&
+	    a->uid == b->uid && a->gid == b->gid &&
+	    strcmp(a->user, b->user) == 0 && strcmp(a->home, b->home) == 0;
+}
+
+/*
+ * One dotqmail-exec -m (through local-spawn in installed mode) for
+ * recipient idx and the pending recipients of the same user after it, up
+ * to BATCH_MAX: one program start for all of a user's addresses.
+ */
 static void
 start_local(struct msg *m, size_t idx, const struct route *r)
 {
 	char prog[PATH_BYTES_MAX];
-	char *argv[9];
+	char **argv, **own;
+	size_t *idxs, n = 0, nown = 0, a;
+	struct route o;
 	struct job *j;
 
 	if (r->uid == 0) {
@@ -637,30 +647,60 @@ start_local(struct msg *m, size_t idx, const struct route *r)
 		result(m, idx, QEXIT_TEMP, "libexec path too long");
 		return;
 	}
+	argv = xrealloc(NULL, (5 + 4 * BATCH_MAX + 1) * sizeof *argv);
+	own = xrealloc(NULL, 4 * BATCH_MAX * sizeof *own);
+	idxs = xrealloc(NULL, BATCH_MAX * sizeof *idxs);
 	argv[0] = prog;
+	argv[1] = "-m";
 	if (installed) {
-		/* the setuid spawner looks the user up again itself */
-		argv[1] = (char *)m->rcpt[idx];
+		/* the setuid spawner looks each address up again itself */
 		argv[2] = (char *)m->sender;
-		argv[3] = NULL;
-		goto spawn;
+		a = 3;
+	} else {
+		argv[2] = (char *)r->user;
+		argv[3] = (char *)r->home;
+		argv[4] = (char *)m->sender;
+		a = 5;
 	}
-	argv[1] = (char *)r->user;
-	argv[2] = (char *)r->home;
-	argv[3] = (char *)r->local;
-	argv[4] = (char *)r->dash;
-	argv[5] = (char *)r->ext;
-	argv[6] = (char *)r->domain;
-	argv[7] = (char *)m->sender;
-	argv[8] = NULL;
-spawn:
+	for (size_t i = idx; i < m->n && n < BATCH_MAX; i++) {
+		const struct route *x = r;
+
+		if (i > idx) {
+			if (m->st[i] != R_PENDING ||
+			    route_lookup(m->rcpt[i], &o) != ROUTE_OK ||
+			    !same_user(r, &o))
+				continue;
+			x = &o;
+		}
+		idxs[n++] = i;
+		if (installed) {
+			argv[a++] = (char *)m->rcpt[i];
+			continue;
+		}
+		own[nown++] = argv[a++] = strdup(x->local);
+		own[nown++] = argv[a++] = strdup(x->dash);
+		own[nown++] = argv[a++] = strdup(x->ext);
+		own[nown++] = argv[a++] = strdup(x->domain);
+		if (argv[a - 1] == NULL || argv[a - 2] == NULL ||
+		    argv[a - 3] == NULL || argv[a - 4] == NULL)
+			die(QEXIT_TEMP, "out of memory");
+	}
+	argv[a] = NULL;
 	j = spawn_job(m, argv, 0);
+	for (size_t k = 0; k < nown; k++)
+		free(own[k]);
+	free(own);
+	free(argv);
 	if (j == NULL) {
-		result(m, idx, QEXIT_TEMP, strerror(errno));
+		for (size_t k = 0; k < n; k++)
+			result(m, idxs[k], QEXIT_TEMP, strerror(errno));
+		free(idxs);
 		return;
 	}
-	j->idx = idx;
-	m->st[idx] = R_RUNNING;
+	j->idxs = idxs;
+	j->nidx = n;
+	for (size_t k = 0; k < n; k++)
+		m->st[idxs[k]] = R_RUNNING;
 }
 
 /* The recipient's domain, lowercased, into d. */
@@ -801,42 +841,77 @@ remote_done(struct job *j)
 		    QEXIT_TEMP, why);
 }
 
+/*
+ * dotqmail-exec -m's output: "N TAB CODE TAB reason" for each recipient
+ * but the last; the last one's result is its exit code, the reason the
+ * last other line (its "dotqmail-exec: fatal: ..." line).  A recipient
+ * without a result is deferred.
+ */
+static void
+local_done(struct job *j)
+{
+	struct msg *m = j->m;
+	char *p = j->out, *end = j->out + j->outlen;
+	const char *why = "";
+	size_t k = 0;
+	int code;
+
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *line = p, *t1, *t2;
+		unsigned long num;
+
+		if (nl == NULL)
+			nl = end;
+		*nl = '\0';
+		p = nl + 1;
+		t1 = strchr(line, '\t');
+		t2 = t1 != NULL ? strchr(t1 + 1, '\t') : NULL;
+		if (t2 == NULL || k + 1 >= j->nidx ||
+		    strtoul(line, NULL, 10) != k + 1) {
+			why = line;	/* a diagnostic */
+			continue;
+		}
+		num = strtoul(t1 + 1, NULL, 10);
+		result(m, j->idxs[k], num == 0 ? 0 : num == QEXIT_PERM ?
+		    QEXIT_PERM : QEXIT_TEMP, num == 0 ? "" : t2 + 1);
+		k++;
+	}
+	if (strncmp(why, "dotqmail-exec: fatal: ", 22) == 0)
+		why += 22;
+	else if (strncmp(why, "local-spawn: fatal: ", 20) == 0)
+		why += 20;
+	if (k + 1 == j->nidx && WIFEXITED(j->status)) {
+		code = WEXITSTATUS(j->status);
+		code = code == 0 ? 0 : code == QEXIT_PERM ? QEXIT_PERM :
+		    QEXIT_TEMP;
+		if (code != 0 && *why == '\0')
+			why = "delivery failed without a reason";
+		result(m, j->idxs[k++], code, why);
+	}
+	if (k < j->nidx && *why == '\0')
+		why = WIFSIGNALED(j->status) ? "delivery crashed" :
+		    "delivery gave no result";
+	for (; k < j->nidx; k++)
+		result(m, j->idxs[k], QEXIT_TEMP, why);
+}
+
 static void
 job_done(size_t k)
 {
 	struct job *j = &jobs[k];
 	struct msg *m = j->m;
-	const char *why = j->report;
-	int code;
-	char *nl;
 
 	close(j->fd);
 	if (j->remote) {
 		remote_done(j);
-		free(j->idxs);
-		free(j->out);
 		nremote--;
-		goto out;
+	} else {
+		local_done(j);
+		nlocal--;
 	}
-	nlocal--;
-	j->report[j->rlen] = '\0';
-	nl = strchr(j->report, '\n');
-	if (nl != NULL)
-		*nl = '\0';
-	/* "dotqmail-exec: fatal: text" reports "text" */
-	if (strncmp(why, "dotqmail-exec: fatal: ", 22) == 0)
-		why += 22;
-	if (WIFEXITED(j->status) && WEXITSTATUS(j->status) == 0)
-		code = 0;
-	else if (WIFEXITED(j->status) && WEXITSTATUS(j->status) == QEXIT_PERM)
-		code = QEXIT_PERM;
-	else
-		code = QEXIT_TEMP;
-	if (code != 0 && *why == '\0')
-		why = WIFSIGNALED(j->status) ? "delivery crashed" :
-		    "delivery failed without a reason";
-	result(m, j->idx, code, why);
-out:
+	free(j->idxs);
+	free(j->out);
 	stalled = 0;
 	m->running--;
 	jobs[k] = jobs[--njobs];
@@ -980,29 +1055,20 @@ drain_report(struct job *j)
 	for (;;) {
 		ssize_t r = read(j->fd, buf, sizeof buf);
 
-		if (r > 0 && j->remote) {
+		if (r > 0) {
 			/* results, bounded by what the recipients need */
 			size_t cap = j->nidx * (2 * ADDR_BYTES_MAX + 1024) + 4096;
 			size_t n = (size_t)r;
 
 			if (j->outlen + n > cap)
 				n = cap - j->outlen;
-			if (j->outlen + n > j->outcap) {
-				j->outcap = (j->outlen + n) * 2;
+			if (j->outlen + n + 1 > j->outcap) {
+				j->outcap = (j->outlen + n + 1) * 2;
 				j->out = xrealloc(j->out, j->outcap);
 			}
 			memcpy(j->out + j->outlen, buf, n);
 			j->outlen += n;
-			/* the last non-result line is kept as the report */
-			continue;
-		}
-		if (r > 0) {
-			size_t take = (size_t)r;
-
-			if (take > REPORT_MAX - j->rlen)
-				take = REPORT_MAX - j->rlen;
-			memcpy(j->report + j->rlen, buf, take);
-			j->rlen += take;
+			j->out[j->outlen] = '\0';
 			continue;
 		}
 		if (r == 0)

@@ -1066,3 +1066,63 @@ EOF
 	[ -n "$f" ]
 	tr '\0' '\n' <"$f" | grep -qx 'Tjsmith@mx.example.net'
 }
+
+# --- -m: several addresses of one user in one run ---
+
+@test "-m: each address but the last gets a line N TAB CODE TAB reason; the last one is the exit code" {
+	qmail .qmail-good './Maildir/'
+	qmail .qmail-bad '|echo no such person here; exit 100'
+	qmail .qmail-later '|echo try later; exit 111'
+	mkmd "$H/Maildir"
+	run -0 dqx -m joe "$H" alice@example.org \
+	    joe-good - good example.com \
+	    joe-bad - bad example.com \
+	    joe-later - later example.com \
+	    joe-nosuch - nosuch example.com \
+	    joe-good - good example.com
+	[ "${lines[0]}" = $'1\t0\t' ]
+	[ "${lines[1]}" = $'2\t100\tno such person here' ]
+	[ "${lines[2]}" = $'3\t111\tprogram exited 111: try later' ]
+	[ "${lines[3]}" = $'4\t100\tSorry, no mailbox here by that name. (#5.1.1)' ]
+	[ "${#lines[@]}" = 4 ]
+	[ "$(ls "$H/Maildir/new" | wc -l)" = 2 ]
+	grep -qx 'Delivered-To: joe-good@example.com' "$H/Maildir/new/"*
+}
+
+@test "-m: the last address's failure is the exit code and the stderr line; one address is the plain form" {
+	qmail .qmail-good './Maildir/'
+	qmail .qmail-bad '|echo refused; exit 100'
+	mkmd "$H/Maildir"
+	run --separate-stderr -100 dqx -m joe "$H" alice@example.org \
+	    joe-good - good example.com joe-bad - bad example.com
+	[ "$output" = $'1\t0\t' ]
+	[ "$stderr" = 'dotqmail-exec: fatal: refused' ]
+	run --separate-stderr -0 dqx -m joe "$H" alice@example.org \
+	    joe-good - good example.com
+	[ "$output" = '' ]
+	[ "$(ls "$H/Maildir/new" | wc -l)" = 2 ]
+}
+
+@test "-m: a delivery killed by a signal is a temporary failure; the next one still runs" {
+	qmail .qmail-good './Maildir/'
+	qmail .qmail-dies '|kill -KILL $PPID; sleep 5'
+	mkmd "$H/Maildir"
+	run -0 dqx -m joe "$H" alice@example.org \
+	    joe-dies - dies example.com joe-good - good example.com
+	[ "${lines[0]}" = $'1\t111\tdelivery crashed' ]
+	[ "$(ls "$H/Maildir/new" | wc -l)" = 1 ]
+}
+
+@test "-m: a wrong number of arguments, or a malformed address, is exit 100" {
+	run -100 dqx -m joe "$H" alice@example.org joe - ''
+	[[ $output == *'usage: dotqmail-exec -m USER HOME SENDER'* ]]
+	run -100 dqx -m joe "$H" alice@example.org
+	run -100 dqx -m joe relative/home alice@example.org joe - '' example.com
+	[[ $output == *'malformed arguments'* ]]
+	# a bad tuple before the last fails alone
+	mkmd "$H/Maildir"
+	run -0 dqx -m joe "$H" alice@example.org joe -- x example.com \
+	    joe '' '' example.com
+	[ "${lines[0]}" = $'1\t100\tmalformed arguments' ]
+	[ "$(ls "$H/Maildir/new" | wc -l)" = 1 ]
+}

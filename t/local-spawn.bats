@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# t/local-spawn.bats -- local-spawn RECIPIENT SENDER: its own route lookup,
+# t/local-spawn.bats -- local-spawn RECIPIENT SENDER (or -m SENDER
+# RECIPIENT...): its own route lookup,
 # the user it becomes, and what it refuses.  In installed mode it is
 # setuid root (t/e2e-installed.bats proves that side); here it runs in a
 # sandbox instance, as the sandbox user, and as root where root is there.
@@ -46,7 +47,9 @@ teardown() {
 	run -100 --separate-stderr as_sandbox local-spawn $'a\nb@abc.com' s@x.org <"$S/msg"
 	[ "$stderr" = 'local-spawn: fatal: malformed address' ]
 	run -100 --separate-stderr as_sandbox local-spawn john@abc.com <"$S/msg"
-	[ "$stderr" = 'local-spawn: fatal: usage: local-spawn RECIPIENT SENDER' ]
+	[ "$stderr" = 'local-spawn: fatal: usage: local-spawn RECIPIENT SENDER | -m SENDER RECIPIENT...' ]
+	run -100 --separate-stderr as_sandbox local-spawn -m s@x.org <"$S/msg"
+	[ "$stderr" = 'local-spawn: fatal: usage: local-spawn RECIPIENT SENDER | -m SENDER RECIPIENT...' ]
 	[ -z "$(ls -A "$H/Maildir/new")" ]
 }
 
@@ -56,4 +59,31 @@ teardown() {
 	f=$(find "$H/Maildir/new" -type f)
 	[ -n "$f" ]
 	[ "$(stat -c %u "$f")" = "$SANDBOX_UID" ]
+}
+
+@test "-m: several addresses of one user in one dotqmail-exec, a result line for each but the last" {
+	printf '|echo gone; exit 100\n' | sandbox_write "$H/.qmail-gone"
+	run -0 --separate-stderr as_sandbox local-spawn -m sender@example.org \
+	    john@abc.com gone@abc.com mary@abc.com <"$S/msg"
+	[ "${lines[0]}" = $'1\t0\t' ]
+	[ "${lines[1]}" = $'2\t100\tgone' ]
+	[ "${#lines[@]}" = 2 ]
+	[ "$(ls "$H/Maildir/new" | wc -l)" = 2 ]
+	grep -qx 'Delivered-To: abc-mary@abc.com' "$H"/Maildir/new/*
+}
+
+@test "-m: addresses of two users, or one not local, are refused whole: nothing is delivered" {
+	mkdir -m 0755 "$S/home/xyz"
+	chown "$SANDBOX_UID:$SANDBOX_GID" "$S/home/xyz"
+	printf 'xyz.com:xyz\n' | sandbox_append "$I/control/virtualdomains"
+	printf '%s\n' "=abc:abc:$SANDBOX_UID:$SANDBOX_GID:$H:::" \
+	    "+abc-:abc:$SANDBOX_UID:$SANDBOX_GID:$H:-::" \
+	    "+xyz-:xyz:$SANDBOX_UID:$SANDBOX_GID:$S/home/xyz:-::" . |
+	    sandbox_write "$I/users/assign"
+	run -111 --separate-stderr as_sandbox local-spawn -m s@x.org \
+	    john@abc.com ann@xyz.com <"$S/msg"
+	[ "$stderr" = "local-spawn: fatal: ann@xyz.com is not abc's address now; will try again (#4.3.0)" ]
+	run -111 --separate-stderr as_sandbox local-spawn -m s@x.org \
+	    john@abc.com bob@elsewhere.example <"$S/msg"
+	[ -z "$(ls -A "$H/Maildir/new")" ]
 }

@@ -357,6 +357,38 @@ header() {
 	queue_empty
 }
 
+@test "one user's recipients of a message share one delivery program; each gets its own outcome" {
+	# each program line notes its parent and grandparent: the forked
+	# delivery and the dotqmail-exec -m that started it
+	for e in p1 p2 p3; do
+		dot_qmail $e '|g=$(cut -d" " -f4 /proc/$PPID/stat); echo "$PPID $g $(cat /proc/$g/comm)" >>"$HOME/pids"'
+	done
+	dot_qmail bad '|echo not here; exit 100'
+	dot_qmail later '|echo busy; exit 111'
+	inject sender@abc.com p1@abc.com bad@abc.com p2@abc.com later@abc.com \
+	    p3@abc.com postmaster@abc.com
+	qr_start
+	wait_log '^event=deferred ' 1
+	[ "$(wc -l <"$H/pids")" = 3 ]
+	# three deliveries, one dotqmail-exec
+	[ "$(cut -d' ' -f1 "$H/pids" | sort -u | wc -l)" = 3 ]
+	[ "$(cut -d' ' -f2- "$H/pids" | sort -u | wc -l)" = 1 ]
+	[ "$(cut -d' ' -f3 "$H/pids" | sort -u)" = dotqmail-exec ]
+	[ "$(log_count '^event=delivered ')" = 4 ]
+	grep -q '^event=failed .* rcpt=bad@abc.com reason="not here"' "$QR_LOG"
+	grep -q '^event=deferred .* rcpt=later@abc.com reason="program exited 111: busy"' "$QR_LOG"
+	[ "$(maildir_count "$H/Maildir")" = 1 ]
+	# only the deferred one is tried again; then the bounce for bad@
+	dot_qmail later './Maildir/'
+	qr_alarm
+	wait_log '^event=bounce ' 1
+	wait_log '^event=done ' 2
+	[ "$(log_count '^event=delivered ')" = 6 ]
+	[ "$(wc -l <"$H/pids")" = 3 ]
+	[ "$(maildir_count "$H/Maildir")" = 3 ]
+	queue_empty
+}
+
 @test "inflow: while more messages wait than concurrencylocal, lock/inflow's mtime is fresh; drained, it is 0" {
 	control concurrencylocal 2
 	dot_qmail slow '|sleep 0.4'
