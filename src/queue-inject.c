@@ -6,11 +6,13 @@
  *        one of qmail-queue(8)'s codes (11..40 permanent, others temporary).
  *        It prints nothing: its callers map the code to a reply.
  *
- * The commit: write tmp/ID (header, envelope, message), fsync, link it to
- * new/ID (link, unlike rename, never replaces a message already there),
- * fsync new/, unlink tmp/ID.  A crash before the link leaves only tmp/
- * debris, which queue-check removes; after the fsync of new/ the message
- * is safe.  See vdmail-queue(5).
+ * The commit: write tmp/ID (header, envelope, message), link it to new/ID
+ * (link, unlike rename, never replaces a message already there), syncfs
+ * (on Linux; elsewhere fsync before the link and fsync new/ after it),
+ * unlink tmp/ID.  A crash before the sync returns leaves tmp/ debris or a
+ * new/ID whose size may not match its header, which queue-run refuses and
+ * queue-check sets aside; the sender got no 250 for it.  After the sync
+ * the message is safe.  See vdmail-queue(5).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -214,6 +216,29 @@ write_body(int fd, const struct buf *m, uint64_t total)
 	}
 }
 
+/*
+ * Make tmp/ID durable as new/ID.  Linux: link, then one syncfs(2), which
+ * writes the file and both names out in a single journal commit shared
+ * with every injection running at the same moment (group commit).  Until
+ * it returns, nothing is promised: a crash may leave new/ID short, which
+ * queue-run refuses and queue-check sets aside (its size must match its
+ * header).  Elsewhere: fsync the file, link, fsync new/.
+ */
+static void
+commit(int fd, const char *newname)
+{
+	if (!HAVE_SYNC_FILESYSTEM && fsync(fd) == -1)
+		fail(QQ_WRITE);
+	if (link(tmpname, newname) == -1)
+		fail(errno == EEXIST ? QQ_CREATE : QQ_WRITE);
+	if ((HAVE_SYNC_FILESYSTEM ? sync_filesystem(fd) : fsync_dir("new")) ==
+	    -1 || close_checked(fd) == -1) {
+		/* the name may not be durable: take it back and fail */
+		unlink(newname);
+		fail(QQ_WRITE);
+	}
+}
+
 static void
 trigger(void)
 {
@@ -320,15 +345,7 @@ main(int argc, char **argv)
 			write_body(fd, &msg, msglen);
 		}
 	}
-	if (fsync(fd) == -1 || close_checked(fd) == -1)
-		fail(QQ_WRITE);
-	if (link(tmpname, newname) == -1)
-		fail(errno == EEXIST ? QQ_CREATE : QQ_WRITE);
-	if (fsync_dir("new") == -1) {
-		/* the name may not be durable: take it back and fail */
-		unlink(newname);
-		fail(QQ_WRITE);
-	}
+	commit(fd, newname);
 	unlink(tmpname);
 	tmpname[0] = '\0';
 	trigger();

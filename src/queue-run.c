@@ -322,6 +322,7 @@ load(struct msg *m)
 {
 	char path[128], head[QUEUE_HEADER_MAX];
 	struct queue_header h;
+	struct stat st;
 	size_t i, n = 0;
 	ssize_t r;
 	int fd;
@@ -333,8 +334,12 @@ load(struct msg *m)
 		return -1;
 	}
 	r = xread(fd, head, sizeof head);
+	/* the size must match the header: a file cut short by a crash
+	 * before queue-inject's sync (never acknowledged) is not delivered */
 	if (r < 0 || queue_header_parse(head, (size_t)r, &h) == -1 ||
-	    h.envelope > ENVELOPE_MAX || h.envelope < 4) {
+	    h.envelope > ENVELOPE_MAX || h.envelope < 4 ||
+	    fstat(fd, &st) == -1 ||
+	    (uint64_t)st.st_size != h.length + h.envelope + h.message) {
 		close(fd);
 		logmsg("error", m, "reason", "malformed queue file", NULL, NULL);
 		return -1;

@@ -19,7 +19,7 @@ qfile() {
 	rm -f "$1.env"
 }
 
-@test "make: VERSION, tmp new mess state lock, 32 buckets each, a trigger FIFO" {
+@test "make: VERSION, tmp new mess state lock, 32 buckets each, a trigger FIFO, the inflow mark" {
 	run -0 test-queue make "$T/q"
 	[ "$(cat q/VERSION)" = 'vdmail-queue 1' ]
 	[ "$(od -An -c q/VERSION | tr -s ' ')" = ' v d m a i l - q u e u e 1 \n' ]
@@ -34,8 +34,9 @@ qfile() {
 	[ "$(find q/mess -mindepth 1 -type d | wc -l)" -eq 32 ]
 	[ "$(find q/state -mindepth 1 -type d | wc -l)" -eq 32 ]
 	[ -z "$(ls -A q/tmp)" ] && [ -z "$(ls -A q/new)" ]
-	[ "$(ls -A q/lock)" = trigger ]
+	[ "$(ls -A q/lock | tr '\n' ' ')" = 'inflow trigger ' ]
 	[ -p q/lock/trigger ]
+	[ -f q/lock/inflow ] && [ ! -s q/lock/inflow ]
 }
 
 @test "make: every bucket a message id can name exists" {
@@ -47,13 +48,15 @@ qfile() {
 	done
 }
 
-@test "make: the queue is not world-accessible" {
+@test "make: the queue is not world-accessible: others may only pass through queue/ and lock/" {
 	umask 022
 	test-queue make "$T/q"
-	for d in q q/tmp q/new q/mess q/state q/lock q/mess/a q/state/z; do
+	for d in q/tmp q/new q/mess q/state q/mess/a q/state/z; do
 		perm=$(stat -c %a "$d")
 		[ "${perm: -1}" = 0 ] || { echo "$d: $perm"; return 1; }
 	done
+	[ "$(stat -c %a q)" = 751 ]
+	[ "$(stat -c %a q/lock)" = 751 ]
 }
 
 @test "make: running it again on an existing queue is fine and keeps its messages" {

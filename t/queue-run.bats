@@ -389,6 +389,19 @@ header() {
 	queue_empty
 }
 
+@test "a message file shorter than its header says (a crash before queue-inject's sync) is never delivered" {
+	inject sender@abc.com abc@abc.com
+	f=$(ls "$Q"/new/*)
+	truncate -s -3 "$f"
+	qr_start
+	wait_log '^event=error .*reason="malformed queue file"' 1
+	[ "$(maildir_count "$H/Maildir")" = 0 ]
+	qr_stop
+	# queue-check sets it aside
+	run queue-check -n
+	[[ $output == *'size does not match header'* ]]
+}
+
 @test "inflow: while more messages wait than concurrencylocal, lock/inflow's mtime is fresh; drained, it is 0" {
 	control concurrencylocal 2
 	dot_qmail slow '|sleep 0.4'

@@ -10,6 +10,13 @@
 ssize_t xread(int fd, void *buf, size_t len);
 int write_all(int fd, const void *buf, size_t len);
 int fsync_dir(const char *dir);
+int sync_filesystem(int fd);
+/* 1 where sync_filesystem() works (Linux), else 0 */
+#if defined(__linux__)
+#define HAVE_SYNC_FILESYSTEM 1
+#else
+#define HAVE_SYNC_FILESYSTEM 0
+#endif
 int close_checked(int fd);
 /* Wait up to ms milliseconds for fd to be readable: 1 ready, 0 timeout, -1 error. */
 int wait_readable(int fd, int ms);
