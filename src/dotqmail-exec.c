@@ -533,77 +533,138 @@ check_args(void)
 static int deliver(void);
 
 /*
- * -m: the recipients but the last each delivered by a child of ours (so
- * that one's failure, exit included, is only its own), each reported on
- * stdout as "N TAB CODE TAB reason" (N from 1); the last one delivered
- * here, its result our exit code and stderr, as in the one-recipient form.
+ * Deliver tuple i of t in a child of ours (so that one delivery's failure,
+ * exit included, is only its own); its code (0, 100 or 111) into *code
+ * and its reason into report.
+ */
+static void
+deliver_child(char **t, size_t i, int null, int *code, char *report)
+{
+	const char *why = report;
+	size_t rn = 0;
+	int p[2], status;
+	pid_t pid;
+
+	if (pipe(p) == -1)
+		die_sys(QEXIT_TEMP, "pipe");
+	pid = fork();
+	if (pid == -1)
+		die_sys(QEXIT_TEMP, "fork");
+	if (pid == 0) {
+		local = t[4 * i];
+		dash = t[4 * i + 1];
+		ext = t[4 * i + 2];
+		domain = t[4 * i + 3];
+		if (dup2(p[1], 2) == -1 || dup2(null, 1) == -1)
+			_exit(QEXIT_TEMP);
+		close(p[0]);
+		close(p[1]);
+		check_args();
+		exit(deliver());
+	}
+	close(p[1]);
+	for (;;) {
+		char buf[4096];
+		ssize_t r = xread(p[0], buf, sizeof buf);
+
+		if (r <= 0)
+			break;
+		for (ssize_t k = 0; k < r && rn < REPORT_BYTES; k++)
+			report[rn++] = buf[k];
+	}
+	close(p[0]);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			die_sys(QEXIT_TEMP, "wait for a delivery");
+	report[rn] = '\0';
+	report[strcspn(report, "\n")] = '\0';
+	for (char *c = report; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20)
+			*c = '?';
+	if (strncmp(why, "dotqmail-exec: fatal: ", 22) == 0)
+		why += 22;
+	*code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	if (*code != QEXIT_OK && *code != QEXIT_PERM) {
+		if (WIFSIGNALED(status))
+			why = "delivery crashed";
+		*code = QEXIT_TEMP;
+	}
+	if (*code != QEXIT_OK && *why == '\0')
+		why = "delivery failed without a reason";
+	memmove(report, why, strlen(why) + 1);
+}
+
+/*
+ * -m: the addresses but the last each reported on stdout as "N TAB CODE
+ * TAB reason" (N from 1); the last one's result is our exit code and
+ * stderr, as in the one-address form.  Each is delivered by a child of
+ * ours.  Where the system can sync a whole filesystem, the Maildir
+ * deliveries on HOME's filesystem skip the sync of new/ and one sync of
+ * that filesystem at the end covers them all, before anything is
+ * reported (group commit); elsewhere the last address is delivered here.
  */
 static int
 deliver_many(char **t, size_t n)
 {
-	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), hfd = -1;
+	int *codes = calloc(n, sizeof *codes);
+	char *reports = malloc(n * (REPORT_BYTES + 1));
+	size_t forked = n - 1;
+	struct stat hs;
 
 	if (null == -1)
 		die_sys(QEXIT_TEMP, "open /dev/null");
+	if (codes == NULL || reports == NULL)
+		die(QEXIT_TEMP, "out of memory");
+	if (HAVE_SYNC_FILESYSTEM && n > 1) {
+		hfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (hfd != -1 && fstat(hfd, &hs) == 0) {
+			maildir_defer_sync(hs.st_dev);
+			forked = n;
+		} else if (hfd != -1) {
+			close(hfd);
+			hfd = -1;
+		}
+	}
+	for (size_t i = 0; i < forked; i++)
+		deliver_child(t, i, null, &codes[i],
+		    reports + i * (REPORT_BYTES + 1));
+	close(null);
+	if (hfd != -1 && (sync_filesystem(hfd) == -1 ||
+	    close_checked(hfd) == -1)) {
+		/* delivered, perhaps not durably: have them tried again */
+		char why[REPORT_BYTES + 1];
+
+		snprintf(why, sizeof why, "cannot sync the mailbox "
+		    "filesystem: %s", strerror(errno));
+		for (size_t i = 0; i < n; i++)
+			if (codes[i] == QEXIT_OK) {
+				codes[i] = QEXIT_TEMP;
+				strcpy(reports + i * (REPORT_BYTES + 1), why);
+			}
+	}
 	for (size_t i = 0; i + 1 < n; i++) {
-		char report[REPORT_BYTES + 1], line[REPORT_BYTES + 64];
-		const char *why = report;
-		size_t rn = 0;
-		int p[2], status, code;
-		pid_t pid;
+		char line[REPORT_BYTES + 64];
 
-		if (pipe(p) == -1)
-			die_sys(QEXIT_TEMP, "pipe");
-		pid = fork();
-		if (pid == -1)
-			die_sys(QEXIT_TEMP, "fork");
-		if (pid == 0) {
-			local = t[4 * i];
-			dash = t[4 * i + 1];
-			ext = t[4 * i + 2];
-			domain = t[4 * i + 3];
-			if (dup2(p[1], 2) == -1 || dup2(null, 1) == -1)
-				_exit(QEXIT_TEMP);
-			close(p[0]);
-			close(p[1]);
-			check_args();
-			exit(deliver());
-		}
-		close(p[1]);
-		for (;;) {
-			char buf[4096];
-			ssize_t r = xread(p[0], buf, sizeof buf);
-
-			if (r <= 0)
-				break;
-			for (ssize_t k = 0; k < r && rn < REPORT_BYTES; k++)
-				report[rn++] = buf[k];
-		}
-		close(p[0]);
-		while (waitpid(pid, &status, 0) == -1)
-			if (errno != EINTR)
-				die_sys(QEXIT_TEMP, "wait for a delivery");
-		report[rn] = '\0';
-		report[strcspn(report, "\n")] = '\0';
-		for (char *c = report; *c != '\0'; c++)
-			if ((unsigned char)*c < 0x20)
-				*c = '?';
-		if (strncmp(why, "dotqmail-exec: fatal: ", 22) == 0)
-			why += 22;
-		code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		if (code != QEXIT_OK && code != QEXIT_PERM) {
-			if (WIFSIGNALED(status))
-				why = "delivery crashed";
-			code = QEXIT_TEMP;
-		}
-		if (code != QEXIT_OK && *why == '\0')
-			why = "delivery failed without a reason";
-		snprintf(line, sizeof line, "%zu\t%d\t%s\n", i + 1, code,
-		    code == QEXIT_OK ? "" : why);
+		snprintf(line, sizeof line, "%zu\t%d\t%s\n", i + 1, codes[i],
+		    codes[i] == QEXIT_OK ? "" : reports + i * (REPORT_BYTES + 1));
 		if (write_all(1, line, strlen(line)) == -1)
 			die_sys(QEXIT_TEMP, "report a result");
 	}
-	close(null);
+	if (forked == n) {
+		char why[REPORT_BYTES + 1];
+		int code = codes[n - 1];
+
+		snprintf(why, sizeof why, "%s", reports + (n - 1) *
+		    (REPORT_BYTES + 1));
+		free(codes);
+		free(reports);
+		if (code != QEXIT_OK)
+			die(code, "%s", why);
+		return QEXIT_OK;
+	}
+	free(codes);
+	free(reports);
 	local = t[4 * (n - 1)];
 	dash = t[4 * (n - 1) + 1];
 	ext = t[4 * (n - 1) + 2];

@@ -1126,3 +1126,27 @@ EOF
 	[ "${lines[0]}" = $'1\t100\tmalformed arguments' ]
 	[ "$(ls "$H/Maildir/new" | wc -l)" = 1 ]
 }
+
+@test "-m: Maildirs on HOME's filesystem share one syncfs at the end instead of an fsync of each new/" {
+	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
+	qmail .qmail-a './Maildir/'
+	qmail .qmail-b './Maildir2/'
+	qmail .qmail-c './Maildir/'
+	mkmd "$H/Maildir" "$H/Maildir2"
+	own
+	as_sandbox strace -f -qq -e trace=fsync,fdatasync,syncfs,openat -o "$S/trace" \
+	    dotqmail-exec -m joe "$H" alice@example.org joe-a - a example.com \
+	    joe-b - b example.com joe-c - c example.com <"$MSG" >"$T/out"
+	[ "$(cat "$T/out")" = $'1\t0\t\n2\t0\t' ]
+	[ "$(ls "$H/Maildir/new" | wc -l)" = 2 ]
+	[ "$(ls "$H/Maildir2/new" | wc -l)" = 1 ]
+	# three files fsynced, one syncfs, and no directory opened for a sync
+	[ "$(grep -c ' fsync(' "$S/trace")" = 3 ]
+	[ "$(grep -c ' syncfs(' "$S/trace")" = 1 ]
+	! grep -q 'O_DIRECTORY' <(grep '/new"' "$S/trace")
+	# the plain form still syncs new/ itself
+	as_sandbox strace -f -qq -e trace=fsync,syncfs -o "$S/trace1" \
+	    dotqmail-exec joe "$H" joe-a - a example.com alice@example.org <"$MSG"
+	[ "$(grep -c ' fsync(' "$S/trace1")" = 2 ]
+	[ "$(grep -c ' syncfs(' "$S/trace1")" = 0 ]
+}

@@ -92,6 +92,25 @@ copy_fd(int out, int in, off_t off, uint64_t max, int *toobig)
 	}
 }
 
+static int defer_set;
+static dev_t defer_dev;
+
+void
+maildir_defer_sync(dev_t dev)
+{
+	defer_set = 1;
+	defer_dev = dev;
+}
+
+/* Is the sync of this new/ the caller's (maildir_defer_sync)? */
+static int
+deferred(const char *newdir)
+{
+	struct stat st;
+
+	return defer_set && stat(newdir, &st) == 0 && st.st_dev == defer_dev;
+}
+
 int
 maildir_store(const char *dir, const char *prefix, size_t prefixlen, int fd,
     off_t off, uint64_t max, char *name)
@@ -128,7 +147,7 @@ maildir_store(const char *dir, const char *prefix, size_t prefixlen, int fd,
 		return MAILDIR_ERR;
 	}
 	unlink(tmp);
-	if (fsync_dir(newdir) == -1) {
+	if (!deferred(newdir) && fsync_dir(newdir) == -1) {
 		e = errno;
 		unlink(new);
 		errno = e;

@@ -30,5 +30,12 @@ int maildir_store(const char *dir, const char *prefix, size_t prefixlen,
     int fd, off_t off, uint64_t max, char *name);
 /* Make dir, dir/tmp, dir/new, dir/cur (mode 0700); existing ones are fine. */
 int maildir_make(const char *dir);
+/*
+ * From now on (in this process and the children it forks), a delivery
+ * into a Maildir on device dev leaves the sync of its new/ to the caller,
+ * who must then make that filesystem durable (sync_filesystem()) before
+ * it reports any of those deliveries: one sync for many of them.
+ */
+void maildir_defer_sync(dev_t dev);
 
 #endif
