@@ -78,6 +78,37 @@ $(LIBEXECOUT)/vcheckpassword $(BINOUT)/vuser: LDLIBS += -lcrypt
 
 $(STATIC_PROGS:%=$(LIBEXECOUT)/%): XLDFLAGS += $(STATIC)
 
+# With musl (Debian musl-tools) the static stages start in a fraction of
+# the time: glibc's start-up asks the processor for its features and
+# caches with some dozens of CPUID instructions, each one a trap of
+# several microseconds under a hypervisor (perf: 0.4 ms of CPU for an
+# empty static glibc program, 0.05 ms with musl).  Their own copy of the
+# library is compiled with musl's headers; tinycdb's archive (built for
+# glibc) links through src/lib/musl-compat.c.  MUSL= turns it off.
+MUSL ?= $(if $(STATIC),$(shell command -v musl-gcc 2>/dev/null))
+ifneq ($(MUSL),)
+MUSLDIR = $(BUILD)/musl
+MUSLOBJ = $(LIBMODS:%=$(MUSLDIR)/src/lib/%.o) $(MUSLDIR)/src/lib/musl-compat.o
+MUSLA = $(MUSLDIR)/libvdmail.a
+CDB_A = $(shell $(CC) -print-file-name=libcdb.a)
+
+$(MUSLDIR)/%.o: %.c
+	@mkdir -p $(@D)
+	$(MUSL) $(XCPPFLAGS) $(CPPFLAGS) -idirafter /usr/include $(XCFLAGS) \
+	    $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(MUSLA): $(MUSLOBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(STATIC_PROGS:%=$(LIBEXECOUT)/%): $(LIBEXECOUT)/%: $(MUSLDIR)/src/%.o $(MUSLA)
+	@mkdir -p $(@D)
+	$(MUSL) $(XCFLAGS) $(CFLAGS) -static $(LDFLAGS) -o $@ $^ \
+	    $(if $(filter -lcdb,$(LDLIBS)),$(CDB_A) $(MUSLA))
+
+-include $(MUSLOBJ:.o=.d) $(STATIC_PROGS:%=$(MUSLDIR)/src/%.d)
+endif
+
 $(BUILD)/t/test-%: $(BUILD)/t/lib/test-%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(XCFLAGS) $(CFLAGS) $(XLDFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
