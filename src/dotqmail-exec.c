@@ -3,9 +3,10 @@
  * file, as qmail-local does; or (-m) to several addresses of one user.
  *
  * Usage:  dotqmail-exec USER HOME LOCAL DASH EXT DOMAIN SENDER
- *         dotqmail-exec -m USER HOME SENDER LOCAL DASH EXT DOMAIN [...]
+ *         dotqmail-exec -m USER HOME FD SENDER LOCAL DASH EXT DOMAIN [...]
  * fd 0:   the message (a regular file is read in place; a pipe is first
- *         copied to an unlinked temporary file).
+ *         copied to an unlinked temporary file); with -m, descriptor FD
+ *         holds the message of each address (0, or another regular file).
  * Exit:   0 delivered (every line, or up to a program's exit 99); 100
  *         permanent failure, the reason on stderr; 111 temporary failure.
  *         With -m, that of the last address; each one before it gets a
@@ -533,12 +534,77 @@ check_args(void)
 static int deliver(void);
 
 /*
+ * -m's addresses: each six arguments, FD SENDER LOCAL DASH EXT DOMAIN, FD
+ * the descriptor that holds that address's message (several addresses,
+ * several messages); base[] where each message starts.
+ */
+enum { TUPLE = 6 };
+static char **tuples;
+static off_t *bases;
+
+/* Make tuple i the address delivered: its message on fd 0. */
+static void
+take_tuple(size_t i)
+{
+	char **t = tuples + TUPLE * i;
+	int fd = atoi(t[0]);
+
+	if (fd != 0 && dup2(fd, 0) == -1)
+		die_sys(QEXIT_TEMP, "message descriptor %d", fd);
+	base = bases[i];
+	sender = t[1];
+	local = t[2];
+	dash = t[3];
+	ext = t[4];
+	domain = t[5];
+}
+
+/*
+ * Check each tuple's descriptor: 0 may be a pipe (copied first), any
+ * other must be a regular file open for reading; none of them reaches a
+ * program (close-on-exec: programs get a copy of their own message).
+ */
+static void
+open_tuples(size_t n)
+{
+	bases = calloc(n, sizeof *bases);
+	if (bases == NULL)
+		die(QEXIT_TEMP, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *a = tuples[TUPLE * i];
+		char *end;
+		long fd = strtol(a, &end, 10);
+		struct stat st;
+
+		if (*a == '\0' || *end != '\0' || fd < 0 || fd > 65535 ||
+		    fd == 1 || fd == 2)
+			die(QEXIT_PERM, "malformed arguments");
+		if (fd == 0) {
+			static int done;
+			static off_t base0;
+			long long size;
+			const char *what;
+
+			if (!done && seekable_stdin(&base0, &size, &what) == -1)
+				die_sys(QEXIT_TEMP, "%s", what);
+			done = 1;
+			bases[i] = base0;
+			continue;
+		}
+		if (fstat((int)fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    (bases[i] = lseek((int)fd, 0, SEEK_CUR)) == -1)
+			die(QEXIT_TEMP, "descriptor %ld: not an open file", fd);
+		fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	}
+}
+
+/*
  * Deliver tuple i of t in a child of ours (so that one delivery's failure,
  * exit included, is only its own); its code (0, 100 or 111) into *code
  * and its reason into report.
  */
 static void
-deliver_child(char **t, size_t i, int null, int *code, char *report)
+deliver_child(size_t i, int null, int *code, char *report)
 {
 	const char *why = report;
 	size_t rn = 0;
@@ -551,10 +617,7 @@ deliver_child(char **t, size_t i, int null, int *code, char *report)
 	if (pid == -1)
 		die_sys(QEXIT_TEMP, "fork");
 	if (pid == 0) {
-		local = t[4 * i];
-		dash = t[4 * i + 1];
-		ext = t[4 * i + 2];
-		domain = t[4 * i + 3];
+		take_tuple(i);
 		if (dup2(p[1], 2) == -1 || dup2(null, 1) == -1)
 			_exit(QEXIT_TEMP);
 		close(p[0]);
@@ -604,7 +667,7 @@ deliver_child(char **t, size_t i, int null, int *code, char *report)
  * reported (group commit); elsewhere the last address is delivered here.
  */
 static int
-deliver_many(char **t, size_t n)
+deliver_many(size_t n)
 {
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), hfd = -1;
 	int *codes = calloc(n, sizeof *codes);
@@ -627,7 +690,7 @@ deliver_many(char **t, size_t n)
 		}
 	}
 	for (size_t i = 0; i < forked; i++)
-		deliver_child(t, i, null, &codes[i],
+		deliver_child(i, null, &codes[i],
 		    reports + i * (REPORT_BYTES + 1));
 	close(null);
 	if (hfd != -1 && (sync_filesystem(hfd) == -1 ||
@@ -665,10 +728,7 @@ deliver_many(char **t, size_t n)
 	}
 	free(codes);
 	free(reports);
-	local = t[4 * (n - 1)];
-	dash = t[4 * (n - 1) + 1];
-	ext = t[4 * (n - 1) + 2];
-	domain = t[4 * (n - 1) + 3];
+	take_tuple(n - 1);
 	check_args();
 	return deliver();
 }
@@ -680,13 +740,13 @@ main(int argc, char **argv)
 
 	progname = "dotqmail-exec";
 	if (many) {
-		if (argc < 9 || (argc - 5) % 4 != 0)
-			usage("-m USER HOME SENDER LOCAL DASH EXT DOMAIN "
-			    "[LOCAL DASH EXT DOMAIN]...");
+		if (argc < 4 + TUPLE || (argc - 4) % TUPLE != 0)
+			usage("-m USER HOME FD SENDER LOCAL DASH EXT DOMAIN "
+			    "[FD SENDER LOCAL DASH EXT DOMAIN]...");
 		user = argv[2];
 		home = argv[3];
-		sender = argv[4];
-		local = dash = ext = domain = "";
+		tuples = argv + 4;
+		sender = local = dash = ext = domain = "";
 	} else {
 		if (argc != 8)
 			usage("USER HOME LOCAL DASH EXT DOMAIN SENDER");
@@ -702,6 +762,12 @@ main(int argc, char **argv)
 	if (geteuid() == 0 || getuid() == 0)
 		die(QEXIT_TEMP, "refusing to deliver as root (#4.3.0)");
 	check_args();
+	if (many) {
+		size_t n = (size_t)(argc - 4) / TUPLE;
+
+		open_tuples(n);
+		return deliver_many(n);
+	}
 	{
 		long long size;
 		const char *what;
@@ -709,8 +775,6 @@ main(int argc, char **argv)
 		if (seekable_stdin(&base, &size, &what) == -1)
 			die_sys(QEXIT_TEMP, "%s", what);
 	}
-	if (many)
-		return deliver_many(argv + 5, (size_t)(argc - 5) / 4);
 	return deliver();
 }
 

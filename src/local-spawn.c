@@ -3,8 +3,9 @@
  * become the recipient's user, then run dotqmail-exec.
  *
  * Usage:  local-spawn RECIPIENT SENDER     (queue-run runs it)
- *         local-spawn -m SENDER RECIPIENT...
- *         (recipients of one user: dotqmail-exec -m delivers them all)
+ *         local-spawn -m FD SENDER RECIPIENT [FD SENDER RECIPIENT]...
+ *         (recipients of one user, their messages on descriptors FD:
+ *         dotqmail-exec -m delivers them all)
  * fd 0:   the message; fd 2: dotqmail-exec's report (and fd 1 its
  *         result lines, with -m).
  * Exit:   that of dotqmail-exec (0, 100, 111), or 111 when it cannot
@@ -18,6 +19,7 @@
  * scratch.  Only the queue manager's user (or root) may run it.  It keeps
  * root only until it has looked the user up.
  */
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -74,21 +76,40 @@ main(int argc, char **argv)
 {
 	char prog[PATH_BYTES_MAX], rootvar[PATH_BYTES_MAX + 16];
 	char libvar[PATH_BYTES_MAX + 16];
-	char *env[4], *args[5 + 4 * RCPTS_MAX + 1];
-	const char *sender;
+	char *env[4], *args[4 + 6 * RCPTS_MAX + 1];
 	struct route r, o;
 	gid_t gid;
-	int many = argc > 1 && strcmp(argv[1], "-m") == 0, first, n;
+	int many = argc > 1 && strcmp(argv[1], "-m") == 0, n;
+	char **t;			/* FD SENDER RECIPIENT, each */
+	char *plain[3];
 
 	progname = "local-spawn";
-	if (many ? argc < 4 || argc - 3 > RCPTS_MAX : argc != 3)
-		usage("RECIPIENT SENDER | -m SENDER RECIPIENT...");
-	sender = argv[2];		/* in both forms */
-	first = many ? 3 : 1;
-	n = many ? argc - 3 : 1;
-	check_addr(sender);
-	for (int i = 0; i < n; i++)
-		check_addr(argv[first + i]);
+	if (many ? argc < 5 || (argc - 2) % 3 != 0 ||
+	    (argc - 2) / 3 > RCPTS_MAX : argc != 3)
+		usage("RECIPIENT SENDER | -m FD SENDER RECIPIENT...");
+	if (many) {
+		t = argv + 2;
+		n = (argc - 2) / 3;
+	} else {
+		plain[0] = "0";
+		plain[1] = argv[2];
+		plain[2] = argv[1];
+		t = plain;
+		n = 1;
+	}
+	for (int i = 0; i < n; i++) {
+		char *end;
+		long fd = strtol(t[3 * i], &end, 10);
+
+		if (t[3 * i][0] == '\0' || *end != '\0' || fd < 0 ||
+		    fd > 65535 || fd == 1 || fd == 2)
+			die(QEXIT_PERM, "malformed descriptor");
+		/* the caller's own, open before we open anything */
+		if (fcntl((int)fd, F_GETFD) == -1)
+			die(QEXIT_TEMP, "descriptor %ld is not open", fd);
+		check_addr(t[3 * i + 1]);
+		check_addr(t[3 * i + 2]);
+	}
 	/* the paths now, while privileged() still ignores the environment */
 	if (libexec_path(prog, sizeof prog, "dotqmail-exec") == -1 ||
 	    fmt(rootvar, sizeof rootvar, "VDMAIL_ROOT=%s", vdmail_root()) ||
@@ -101,28 +122,32 @@ main(int argc, char **argv)
 		if (qm == NULL || getuid() != qm->pw_uid)
 			die(QEXIT_TEMP, "only the queue manager may run me");
 	}
-	lookup(argv[first], &r);
+	lookup(t[2], &r);
 	args[0] = prog;
 	args[1] = "-m";
 	args[2] = r.user;
 	args[3] = r.home;
-	args[4] = (char *)sender;
 	for (int i = 0; i < n; i++) {
+		const struct route *x = &r;
+
 		if (i > 0) {
-			lookup(argv[first + i], &o);
+			lookup(t[3 * i + 2], &o);
 			if (o.uid != r.uid || o.gid != r.gid ||
 			    strcmp(o.user, r.user) != 0 ||
 			    strcmp(o.home, r.home) != 0)
 				die(QEXIT_TEMP, "%s is not %s's address now; "
-				    "will try again (#4.3.0)", argv[first + i],
+				    "will try again (#4.3.0)", t[3 * i + 2],
 				    r.user);
+			x = &o;
 		}
-		args[5 + 4 * i] = xstrdup(i ? o.local : r.local);
-		args[6 + 4 * i] = xstrdup(i ? o.dash : r.dash);
-		args[7 + 4 * i] = xstrdup(i ? o.ext : r.ext);
-		args[8 + 4 * i] = xstrdup(i ? o.domain : r.domain);
+		args[4 + 6 * i] = t[3 * i];
+		args[5 + 6 * i] = t[3 * i + 1];
+		args[6 + 6 * i] = xstrdup(x->local);
+		args[7 + 6 * i] = xstrdup(x->dash);
+		args[8 + 6 * i] = xstrdup(x->ext);
+		args[9 + 6 * i] = xstrdup(x->domain);
 	}
-	args[5 + 4 * n] = NULL;
+	args[4 + 6 * n] = NULL;
 	gid = (gid_t)r.gid;
 	if (geteuid() == 0) {
 		if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||

@@ -48,6 +48,10 @@ enum {
 	CONCURRENCY_LOCAL = 10,		/* default of control/concurrencylocal */
 	CONCURRENCY_REMOTE = 20,	/* default of control/concurrencyremote */
 	BATCH_MAX = 100,		/* recipients of one domain per smtp-send */
+	LOCAL_BATCH_MAX = 32,		/* recipients of one user per delivery run */
+	LOCAL_MSGS_MAX = 16,		/* messages in one delivery run */
+	SCAN_READY_MAX = 64,		/* ready messages looked at for a batch */
+	FD_FLOOR = 3 + LOCAL_MSGS_MAX,	/* our message descriptors, before dup2 */
 	CONCURRENCY_MAX = 1000,
 	LIFETIME_DEFAULT = 604800,	/* 7 days: control/queuelifetime */
 	SKIP_SECONDS = 10,		/* retry n after birth + (SKIP*n)^2 */
@@ -84,7 +88,17 @@ struct msg {
 	char **reason;
 	off_t msgoff;
 	int dirty;			/* state lines written, not yet synced */
+	struct lroute **lr;		/* each recipient's local route, or NULL */
+	int bad;			/* load() failed: to be forgotten */
 };
+
+/* A recipient's local route, kept while its message is loaded. */
+struct lroute {
+	unsigned long uid, gid;
+	const char *user, *home, *local, *dash, *ext, *domain;
+	char s[];			/* the strings */
+};
+static struct lroute not_local;		/* remote, or no route now */
 
 struct job {
 	pid_t pid;
@@ -92,6 +106,7 @@ struct job {
 	struct msg *m;
 	int remote;			/* smtp-send, else dotqmail-exec -m */
 	size_t *idxs, nidx;		/* its recipients */
+	struct msg **jm;		/* local: the message of each of them */
 	char *out;
 	size_t outlen, outcap;
 	int eof, exited, status;
@@ -260,6 +275,12 @@ unload(struct msg *m)
 		for (size_t i = 0; i < m->n; i++)
 			free(m->reason[i]);
 	free(m->reason);
+	if (m->lr != NULL)
+		for (size_t i = 0; i < m->n; i++)
+			if (m->lr[i] != &not_local)
+				free(m->lr[i]);
+	free(m->lr);
+	m->lr = NULL;
 	m->env = NULL;
 	m->rcpt = NULL;
 	m->st = NULL;
@@ -364,7 +385,8 @@ load(struct msg *m)
 	m->rcpt = xrealloc(NULL, (n ? n : 1) * sizeof *m->rcpt);
 	m->st = calloc(n ? n : 1, 1);
 	m->reason = calloc(n ? n : 1, sizeof *m->reason);
-	if (m->st == NULL || m->reason == NULL)
+	m->lr = calloc(n ? n : 1, sizeof *m->lr);
+	if (m->st == NULL || m->reason == NULL || m->lr == NULL)
 		die(QEXIT_TEMP, "out of memory");
 	n = 0;
 	for (i = strlen(m->env) + 1; i < h.envelope - 1;
@@ -569,22 +591,44 @@ result(struct msg *m, size_t idx, int code, const char *why)
 	log_end(&l, 1);
 }
 
-/* Start prog with the message on stdin and its stdout and stderr on a pipe. */
+/*
+ * Start prog with the message ms[0] on stdin, ms[1..] on descriptors 3..,
+ * and its stdout and stderr on a pipe.
+ */
 static struct job *
-spawn_job(struct msg *m, char *const argv[], int remote)
+spawn_job(struct msg **ms, size_t nm, char *const argv[], int remote)
 {
 	char path[128];
 	posix_spawn_file_actions_t fa;
 	struct job *j;
-	int fd, p[2], e;
+	int fds[LOCAL_MSGS_MAX] = { 0 }, p[2], e = 0;
+	size_t k, opened = 0;
 	pid_t pid;
 
-	mess_path(path, sizeof path, "mess", m->id);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1 || lseek(fd, m->msgoff, SEEK_SET) == -1 || pipe(p) == -1) {
+	for (k = 0; k < nm; k++) {
+		int fd;
+
+		mess_path(path, sizeof path, "mess", ms[k]->id);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd == -1 || lseek(fd, ms[k]->msgoff, SEEK_SET) == -1) {
+			e = errno;
+			if (fd != -1)
+				close(fd);
+			break;
+		}
+		/* above the numbers they go to, so that no dup2 clobbers one */
+		fds[k] = fcntl(fd, F_DUPFD_CLOEXEC, FD_FLOOR);
 		e = errno;
-		if (fd != -1)
-			close(fd);
+		close(fd);
+		if (fds[k] == -1)
+			break;
+		opened++;
+	}
+	if (opened < nm || pipe(p) == -1) {
+		if (opened == nm)
+			e = errno;
+		for (k = 0; k < opened; k++)
+			close(fds[k]);
 		errno = e;
 		return NULL;
 	}
@@ -592,12 +636,15 @@ spawn_job(struct msg *m, char *const argv[], int remote)
 	fcntl(p[1], F_SETFD, FD_CLOEXEC);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fd, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+	for (k = 1; k < nm; k++)
+		posix_spawn_file_actions_adddup2(&fa, fds[k], 2 + (int)k);
 	e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	close(fd);
+	for (k = 0; k < nm; k++)
+		close(fds[k]);
 	close(p[1]);
 	if (e != 0) {
 		close(p[0]);
@@ -609,38 +656,101 @@ spawn_job(struct msg *m, char *const argv[], int remote)
 	memset(j, 0, sizeof *j);
 	j->pid = pid;
 	j->fd = p[0];
-	j->m = m;
+	j->m = ms[0];
 	j->remote = remote;
 	clock_gettime(CLOCK_MONOTONIC, &j->t0);
 	if (remote)
 		nremote++;
 	else
 		nlocal++;
-	m->running++;
+	for (k = 0; k < nm; k++)
+		ms[k]->running++;
 	return j;
 }
 
-/* Do a and b go to the same user, so that one delivery can take both? */
-static int
-same_user(const struct route *a, const struct route *b)
+static struct lroute *
+lroute_new(const struct route *r)
 {
-	return a->kind == ROUTE_LOCAL && b->kind == ROUTE_LOCAL &&
-	    a->uid == b->uid && a->gid == b->gid &&
-	    strcmp(a->user, b->user) == 0 && strcmp(a->home, b->home) == 0;
+	const char *f[6] = { r->user, r->home, r->local, r->dash, r->ext,
+	    r->domain };
+	const char **to[6];
+	size_t len = 0;
+	struct lroute *l;
+	char *p;
+
+	for (int i = 0; i < 6; i++)
+		len += strlen(f[i]) + 1;
+	l = xrealloc(NULL, sizeof *l + len);
+	l->uid = r->uid;
+	l->gid = r->gid;
+	to[0] = &l->user;
+	to[1] = &l->home;
+	to[2] = &l->local;
+	to[3] = &l->dash;
+	to[4] = &l->ext;
+	to[5] = &l->domain;
+	p = l->s;
+	for (int i = 0; i < 6; i++) {
+		size_t n = strlen(f[i]) + 1;
+
+		memcpy(p, f[i], n);
+		*to[i] = p;
+		p += n;
+	}
+	return l;
+}
+
+/* Recipient i's local route (looked up once per load), or &not_local. */
+static const struct lroute *
+local_route(struct msg *m, size_t i)
+{
+	struct route r;
+	int k;
+
+	if (m->lr[i] != NULL)
+		return m->lr[i];
+	k = route_lookup(m->rcpt[i], &r);
+	if (k == ROUTE_OK && r.kind == ROUTE_REMOTE)
+		return m->lr[i] = &not_local;
+	if (k != ROUTE_OK || r.uid == 0)
+		return &not_local;	/* work() reports it in its turn */
+	return m->lr[i] = lroute_new(&r);
+}
+
+/* Do a and b go to the same user, so that one delivery run takes both? */
+static int
+same_user(const struct lroute *a, const struct lroute *b)
+{
+	return a != &not_local && b != &not_local && a->uid == b->uid &&
+	    a->gid == b->gid && strcmp(a->user, b->user) == 0 &&
+	    strcmp(a->home, b->home) == 0;
+}
+
+/* The ready message after o: the hot list, then the cold one. */
+static struct msg *
+ready_after(struct msg *o)
+{
+	if (o->qnext != NULL)
+		return o->qnext;
+	return o == hot_tail ? cold : NULL;
 }
 
 /*
  * One dotqmail-exec -m (through local-spawn in installed mode) for
- * recipient idx and the pending recipients of the same user after it, up
- * to BATCH_MAX: one program start for all of a user's addresses.
+ * recipient idx of m and the other pending recipients of the same user:
+ * m's first, then those of the messages waiting on the ready lists, up
+ * to LOCAL_BATCH_MAX recipients in LOCAL_MSGS_MAX messages.  One program
+ * start, and one sync of the user's filesystem, for all of them.
  */
 static void
 start_local(struct msg *m, size_t idx, const struct route *r)
 {
+	static char fdname[LOCAL_MSGS_MAX][8];
 	char prog[PATH_BYTES_MAX];
-	char **argv, **own;
-	size_t *idxs, n = 0, nown = 0, a;
-	struct route o;
+	char *argv[4 + 6 * LOCAL_BATCH_MAX + 1];
+	struct msg *ms[LOCAL_MSGS_MAX], **jm;
+	size_t *idxs, n = 0, nm = 0, a, scanned = 0;
+	const struct lroute *first;
 	struct job *j;
 
 	if (r->uid == 0) {
@@ -652,60 +762,82 @@ start_local(struct msg *m, size_t idx, const struct route *r)
 		result(m, idx, QEXIT_TEMP, "libexec path too long");
 		return;
 	}
-	argv = xrealloc(NULL, (5 + 4 * BATCH_MAX + 1) * sizeof *argv);
-	own = xrealloc(NULL, 4 * BATCH_MAX * sizeof *own);
-	idxs = xrealloc(NULL, BATCH_MAX * sizeof *idxs);
-	argv[0] = prog;
-	argv[1] = "-m";
-	if (installed) {
-		/* the setuid spawner looks each address up again itself */
-		argv[2] = (char *)m->sender;
-		a = 3;
-	} else {
-		argv[2] = (char *)r->user;
-		argv[3] = (char *)r->home;
-		argv[4] = (char *)m->sender;
-		a = 5;
-	}
-	for (size_t i = idx; i < m->n && n < BATCH_MAX; i++) {
-		const struct route *x = r;
-
-		if (i > idx) {
-			if (m->st[i] != R_PENDING ||
-			    route_lookup(m->rcpt[i], &o) != ROUTE_OK ||
-			    !same_user(r, &o))
-				continue;
-			x = &o;
+	if (m->lr[idx] == NULL)
+		m->lr[idx] = lroute_new(r);
+	first = m->lr[idx];
+	idxs = xrealloc(NULL, LOCAL_BATCH_MAX * sizeof *idxs);
+	jm = xrealloc(NULL, LOCAL_BATCH_MAX * sizeof *jm);
+	ms[nm++] = m;
+	idxs[n] = idx;
+	jm[n++] = m;
+	for (size_t i = idx + 1; i < m->n && n < LOCAL_BATCH_MAX; i++)
+		if (m->st[i] == R_PENDING && same_user(local_route(m, i), first)) {
+			idxs[n] = i;
+			jm[n++] = m;
 		}
-		idxs[n++] = i;
-		if (installed) {
-			argv[a++] = (char *)m->rcpt[i];
+	for (struct msg *o = hot != NULL ? hot : cold; o != NULL &&
+	    n < LOCAL_BATCH_MAX && nm < LOCAL_MSGS_MAX &&
+	    scanned < SCAN_READY_MAX; o = ready_after(o), scanned++) {
+		int taken = 0;
+
+		if (o == m || o->bad)
+			continue;
+		if (!o->loaded && load(o) == -1) {
+			o->bad = 1;	/* schedule() forgets it */
 			continue;
 		}
-		own[nown++] = argv[a++] = strdup(x->local);
-		own[nown++] = argv[a++] = strdup(x->dash);
-		own[nown++] = argv[a++] = strdup(x->ext);
-		own[nown++] = argv[a++] = strdup(x->domain);
-		if (argv[a - 1] == NULL || argv[a - 2] == NULL ||
-		    argv[a - 3] == NULL || argv[a - 4] == NULL)
-			die(QEXIT_TEMP, "out of memory");
+		for (size_t i = 0; i < o->n && n < LOCAL_BATCH_MAX; i++)
+			if (o->st[i] == R_PENDING &&
+			    same_user(local_route(o, i), first)) {
+				idxs[n] = i;
+				jm[n++] = o;
+				taken = 1;
+			}
+		if (taken)
+			ms[nm++] = o;
+	}
+	argv[0] = prog;
+	argv[1] = "-m";
+	a = 2;
+	if (!installed) {
+		argv[a++] = (char *)first->user;
+		argv[a++] = (char *)first->home;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct lroute *l = jm[k]->lr[idxs[k]];
+		size_t w = 0;
+
+		while (ms[w] != jm[k])
+			w++;
+		snprintf(fdname[w], sizeof fdname[w], "%zu", w ? w + 2 : 0);
+		argv[a++] = fdname[w];
+		argv[a++] = (char *)jm[k]->sender;
+		if (installed) {
+			/* the setuid spawner looks each address up itself */
+			argv[a++] = (char *)jm[k]->rcpt[idxs[k]];
+			continue;
+		}
+		argv[a++] = (char *)l->local;
+		argv[a++] = (char *)l->dash;
+		argv[a++] = (char *)l->ext;
+		argv[a++] = (char *)l->domain;
 	}
 	argv[a] = NULL;
-	j = spawn_job(m, argv, 0);
-	for (size_t k = 0; k < nown; k++)
-		free(own[k]);
-	free(own);
-	free(argv);
+	j = spawn_job(ms, nm, argv, 0);
 	if (j == NULL) {
+		int e = errno;
+
 		for (size_t k = 0; k < n; k++)
-			result(m, idxs[k], QEXIT_TEMP, strerror(errno));
+			result(jm[k], idxs[k], QEXIT_TEMP, strerror(e));
 		free(idxs);
+		free(jm);
 		return;
 	}
 	j->idxs = idxs;
+	j->jm = jm;
 	j->nidx = n;
 	for (size_t k = 0; k < n; k++)
-		m->st[idxs[k]] = R_RUNNING;
+		jm[k]->st[idxs[k]] = R_RUNNING;
 }
 
 /* The recipient's domain, lowercased, into d. */
@@ -748,7 +880,7 @@ start_remote(struct msg *m, size_t idx, const char *domain)
 		idxs[n++] = i;
 	}
 	argv[3 + n] = NULL;
-	j = spawn_job(m, argv, 1);
+	j = spawn_job(&m, 1, argv, 1);
 	free(argv);
 	if (j == NULL) {
 		for (size_t k = 0; k < n; k++)
@@ -855,7 +987,6 @@ remote_done(struct job *j)
 static void
 local_done(struct job *j)
 {
-	struct msg *m = j->m;
 	char *p = j->out, *end = j->out + j->outlen;
 	const char *why = "";
 	size_t k = 0;
@@ -878,7 +1009,7 @@ local_done(struct job *j)
 			continue;
 		}
 		num = strtoul(t1 + 1, NULL, 10);
-		result(m, j->idxs[k], num == 0 ? 0 : num == QEXIT_PERM ?
+		result(j->jm[k], j->idxs[k], num == 0 ? 0 : num == QEXIT_PERM ?
 		    QEXIT_PERM : QEXIT_TEMP, num == 0 ? "" : t2 + 1);
 		k++;
 	}
@@ -892,36 +1023,57 @@ local_done(struct job *j)
 		    QEXIT_TEMP;
 		if (code != 0 && *why == '\0')
 			why = "delivery failed without a reason";
-		result(m, j->idxs[k++], code, why);
+		result(j->jm[k], j->idxs[k], code, why);
+		k++;
 	}
 	if (k < j->nidx && *why == '\0')
 		why = WIFSIGNALED(j->status) ? "delivery crashed" :
 		    "delivery gave no result";
 	for (; k < j->nidx; k++)
-		result(m, j->idxs[k], QEXIT_TEMP, why);
+		result(j->jm[k], j->idxs[k], QEXIT_TEMP, why);
+}
+
+/* m's job ended: when it has no other and all of it has begun, its round ends. */
+static void
+job_left(struct msg *m)
+{
+	m->running--;
+	if (m->running == 0 && m->cursor >= m->n && !m->ready)
+		round_end(m);
 }
 
 static void
 job_done(size_t k)
 {
 	struct job *j = &jobs[k];
-	struct msg *m = j->m;
+	struct msg *ms[LOCAL_MSGS_MAX];
+	size_t nm = 0;
 
 	close(j->fd);
 	if (j->remote) {
 		remote_done(j);
 		nremote--;
+		ms[nm++] = j->m;
 	} else {
 		local_done(j);
 		nlocal--;
+		for (size_t i = 0; i < j->nidx; i++) {
+			size_t w = 0;
+
+			while (w < nm && ms[w] != j->jm[i])
+				w++;
+			if (w == nm)
+				ms[nm++] = j->jm[i];
+		}
 	}
 	free(j->idxs);
+	free(j->jm);
 	free(j->out);
 	stalled = 0;
-	m->running--;
 	jobs[k] = jobs[--njobs];
-	if (m->running == 0 && m->cursor >= m->n && !m->ready)
-		round_end(m);
+	/* round_end() may free a message: each one once, at the end */
+	for (size_t i = 0; i < nm; i++)
+		job_left(ms[i]);
 }
 
 /* --- taking messages up --- */
@@ -1166,7 +1318,7 @@ schedule(void)
 	    (hot != NULL || cold != NULL)) {
 		struct msg *m = hot != NULL ? hot : cold;
 
-		if (!m->loaded && load(m) == -1) {
+		if (!m->loaded && (m->bad || load(m) == -1)) {
 			next_ready();
 			forget(m);	/* left on disk for queue-check */
 			continue;

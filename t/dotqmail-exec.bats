@@ -1074,12 +1074,12 @@ EOF
 	qmail .qmail-bad '|echo no such person here; exit 100'
 	qmail .qmail-later '|echo try later; exit 111'
 	mkmd "$H/Maildir"
-	run -0 dqx -m joe "$H" alice@example.org \
-	    joe-good - good example.com \
-	    joe-bad - bad example.com \
-	    joe-later - later example.com \
-	    joe-nosuch - nosuch example.com \
-	    joe-good - good example.com
+	run -0 dqx -m joe "$H" \
+	    0 alice@example.org joe-good - good example.com \
+	    0 alice@example.org joe-bad - bad example.com \
+	    0 alice@example.org joe-later - later example.com \
+	    0 alice@example.org joe-nosuch - nosuch example.com \
+	    0 alice@example.org joe-good - good example.com
 	[ "${lines[0]}" = $'1\t0\t' ]
 	[ "${lines[1]}" = $'2\t100\tno such person here' ]
 	[ "${lines[2]}" = $'3\t111\tprogram exited 111: try later' ]
@@ -1093,12 +1093,12 @@ EOF
 	qmail .qmail-good './Maildir/'
 	qmail .qmail-bad '|echo refused; exit 100'
 	mkmd "$H/Maildir"
-	run --separate-stderr -100 dqx -m joe "$H" alice@example.org \
-	    joe-good - good example.com joe-bad - bad example.com
+	run --separate-stderr -100 dqx -m joe "$H" \
+	    0 alice@example.org joe-good - good example.com 0 alice@example.org joe-bad - bad example.com
 	[ "$output" = $'1\t0\t' ]
 	[ "$stderr" = 'dotqmail-exec: fatal: refused' ]
-	run --separate-stderr -0 dqx -m joe "$H" alice@example.org \
-	    joe-good - good example.com
+	run --separate-stderr -0 dqx -m joe "$H" \
+	    0 alice@example.org joe-good - good example.com
 	[ "$output" = '' ]
 	[ "$(ls "$H/Maildir/new" | wc -l)" = 2 ]
 }
@@ -1107,22 +1107,22 @@ EOF
 	qmail .qmail-good './Maildir/'
 	qmail .qmail-dies '|kill -KILL $PPID; sleep 5'
 	mkmd "$H/Maildir"
-	run -0 dqx -m joe "$H" alice@example.org \
-	    joe-dies - dies example.com joe-good - good example.com
+	run -0 dqx -m joe "$H" \
+	    0 alice@example.org joe-dies - dies example.com 0 alice@example.org joe-good - good example.com
 	[ "${lines[0]}" = $'1\t111\tdelivery crashed' ]
 	[ "$(ls "$H/Maildir/new" | wc -l)" = 1 ]
 }
 
 @test "-m: a wrong number of arguments, or a malformed address, is exit 100" {
-	run -100 dqx -m joe "$H" alice@example.org joe - ''
-	[[ $output == *'usage: dotqmail-exec -m USER HOME SENDER'* ]]
-	run -100 dqx -m joe "$H" alice@example.org
-	run -100 dqx -m joe relative/home alice@example.org joe - '' example.com
+	run -100 dqx -m joe "$H" 0 alice@example.org joe - ''
+	[[ $output == *'usage: dotqmail-exec -m USER HOME FD SENDER'* ]]
+	run -100 dqx -m joe "$H"
+	run -100 dqx -m joe relative/home 0 alice@example.org joe - '' example.com
 	[[ $output == *'malformed arguments'* ]]
 	# a bad tuple before the last fails alone
 	mkmd "$H/Maildir"
-	run -0 dqx -m joe "$H" alice@example.org joe -- x example.com \
-	    joe '' '' example.com
+	run -0 dqx -m joe "$H" 0 alice@example.org joe -- x example.com \
+	    0 alice@example.org joe '' '' example.com
 	[ "${lines[0]}" = $'1\t100\tmalformed arguments' ]
 	[ "$(ls "$H/Maildir/new" | wc -l)" = 1 ]
 }
@@ -1135,8 +1135,8 @@ EOF
 	mkmd "$H/Maildir" "$H/Maildir2"
 	own
 	as_sandbox strace -f -qq -e trace=fsync,fdatasync,syncfs,openat -o "$S/trace" \
-	    dotqmail-exec -m joe "$H" alice@example.org joe-a - a example.com \
-	    joe-b - b example.com joe-c - c example.com <"$MSG" >"$T/out"
+	    dotqmail-exec -m joe "$H" 0 alice@example.org joe-a - a example.com \
+	    0 alice@example.org joe-b - b example.com 0 alice@example.org joe-c - c example.com <"$MSG" >"$T/out"
 	[ "$(cat "$T/out")" = $'1\t0\t\n2\t0\t' ]
 	[ "$(ls "$H/Maildir/new" | wc -l)" = 2 ]
 	[ "$(ls "$H/Maildir2/new" | wc -l)" = 1 ]
@@ -1149,4 +1149,36 @@ EOF
 	    dotqmail-exec joe "$H" joe-a - a example.com alice@example.org <"$MSG"
 	[ "$(grep -c ' fsync(' "$S/trace1")" = 2 ]
 	[ "$(grep -c ' syncfs(' "$S/trace1")" = 0 ]
+}
+
+@test "-m: several messages on several descriptors, each with its sender; a program sees only its own message" {
+	qmail .qmail-a './Maildir/'
+	qmail .qmail-p '|{ echo "sender=$SENDER"; cat; } >"$HOME/seen.$$"; for f in /proc/$$/fd/*; do echo "${f##*/} $(readlink "$f")"; done >"$HOME/fds.$$"; exit 0'
+	mkmd "$H/Maildir"
+	printf 'Subject: two\n\nsecond message\n' >"$S/msg2"
+	printf 'XXXXSubject: three\n\nthird message\n' >"$S/msg3"
+	own
+	run -0 as_sandbox sh -c 'exec 3<"$1" 4<"$2" && dd bs=4 count=1 status=none <&4 >/dev/null &&
+	    exec dotqmail-exec -m joe "$3" 0 a@example.org joe-a - a example.com \
+	    3 b@example.org joe-a - a example.com 4 "" joe-p - p example.com \
+	    3 b@example.org joe-p - p example.com' sh "$S/msg2" "$S/msg3" "$H" <"$MSG"
+	[ "$output" = $'1\t0\t\n2\t0\t\n3\t0\t' ]
+	grep -lx 'Return-Path: <a@example.org>' "$H"/Maildir/new/* | xargs grep -qx 'body line'
+	grep -lx 'Return-Path: <b@example.org>' "$H"/Maildir/new/* | xargs grep -qx 'second message'
+	# the third message from its offset (4), with the null sender
+	grep -lx 'sender=' "$H"/seen.* | xargs grep -qx 'third message'
+	! grep -q XXXX "$H"/seen.*
+	grep -lx 'sender=b@example.org' "$H"/seen.* | xargs grep -qx 'second message'
+	# a program holds no descriptor of a message file but its own on 0
+	[ "$(cat "$H"/fds.* | wc -l)" -gt 4 ]
+	! grep -hv '^0 ' "$H"/fds.* | grep -e "$S/msg"
+	! grep -q "$S/msg" "$(grep -lx 'sender=' "$H"/seen.* | sed 's/seen/fds/')"
+}
+
+@test "-m: a descriptor that is 1 or 2, not a number, or not open is refused" {
+	run -100 dqx -m joe "$H" 1 a@example.org joe - '' example.com
+	[[ $output == *'malformed arguments'* ]]
+	run -100 dqx -m joe "$H" x a@example.org joe - '' example.com
+	run -111 dqx -m joe "$H" 7 a@example.org joe - '' example.com
+	[[ $output == *'descriptor 7: not an open file'* ]]
 }

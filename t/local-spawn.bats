@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# t/local-spawn.bats -- local-spawn RECIPIENT SENDER (or -m SENDER
+# t/local-spawn.bats -- local-spawn RECIPIENT SENDER (or -m FD SENDER
 # RECIPIENT...): its own route lookup,
 # the user it becomes, and what it refuses.  In installed mode it is
 # setuid root (t/e2e-installed.bats proves that side); here it runs in a
@@ -47,9 +47,9 @@ teardown() {
 	run -100 --separate-stderr as_sandbox local-spawn $'a\nb@abc.com' s@x.org <"$S/msg"
 	[ "$stderr" = 'local-spawn: fatal: malformed address' ]
 	run -100 --separate-stderr as_sandbox local-spawn john@abc.com <"$S/msg"
-	[ "$stderr" = 'local-spawn: fatal: usage: local-spawn RECIPIENT SENDER | -m SENDER RECIPIENT...' ]
-	run -100 --separate-stderr as_sandbox local-spawn -m s@x.org <"$S/msg"
-	[ "$stderr" = 'local-spawn: fatal: usage: local-spawn RECIPIENT SENDER | -m SENDER RECIPIENT...' ]
+	[ "$stderr" = 'local-spawn: fatal: usage: local-spawn RECIPIENT SENDER | -m FD SENDER RECIPIENT...' ]
+	run -100 --separate-stderr as_sandbox local-spawn -m 0 s@x.org <"$S/msg"
+	[ "$stderr" = 'local-spawn: fatal: usage: local-spawn RECIPIENT SENDER | -m FD SENDER RECIPIENT...' ]
 	[ -z "$(ls -A "$H/Maildir/new")" ]
 }
 
@@ -63,8 +63,9 @@ teardown() {
 
 @test "-m: several addresses of one user in one dotqmail-exec, a result line for each but the last" {
 	printf '|echo gone; exit 100\n' | sandbox_write "$H/.qmail-gone"
-	run -0 --separate-stderr as_sandbox local-spawn -m sender@example.org \
-	    john@abc.com gone@abc.com mary@abc.com <"$S/msg"
+	run -0 --separate-stderr as_sandbox local-spawn -m \
+	    0 sender@example.org john@abc.com 0 sender@example.org gone@abc.com \
+	    0 sender@example.org mary@abc.com <"$S/msg"
 	[ "${lines[0]}" = $'1\t0\t' ]
 	[ "${lines[1]}" = $'2\t100\tgone' ]
 	[ "${#lines[@]}" = 2 ]
@@ -80,10 +81,29 @@ teardown() {
 	    "+abc-:abc:$SANDBOX_UID:$SANDBOX_GID:$H:-::" \
 	    "+xyz-:xyz:$SANDBOX_UID:$SANDBOX_GID:$S/home/xyz:-::" . |
 	    sandbox_write "$I/users/assign"
-	run -111 --separate-stderr as_sandbox local-spawn -m s@x.org \
-	    john@abc.com ann@xyz.com <"$S/msg"
+	run -111 --separate-stderr as_sandbox local-spawn -m \
+	    0 s@x.org john@abc.com 0 s@x.org ann@xyz.com <"$S/msg"
 	[ "$stderr" = "local-spawn: fatal: ann@xyz.com is not abc's address now; will try again (#4.3.0)" ]
-	run -111 --separate-stderr as_sandbox local-spawn -m s@x.org \
-	    john@abc.com bob@elsewhere.example <"$S/msg"
+	run -111 --separate-stderr as_sandbox local-spawn -m \
+	    0 s@x.org john@abc.com 0 s@x.org bob@elsewhere.example <"$S/msg"
+	[ -z "$(ls -A "$H/Maildir/new")" ]
+}
+
+@test "-m: two messages on two descriptors, each with its own sender" {
+	printf 'Subject: second\n\nother body\n' >"$S/msg2"
+	chmod 0644 "$S/msg2"
+	run -0 --separate-stderr as_sandbox sh -c 'exec 3<"$1" &&
+	    exec local-spawn -m 0 a@example.org john@abc.com 3 b@example.org mary@abc.com' \
+	    sh "$S/msg2" <"$S/msg"
+	[ "$output" = $'1\t0\t' ]
+	grep -lx 'Return-Path: <a@example.org>' "$H"/Maildir/new/* | xargs grep -qx 'Subject: spawned'
+	grep -lx 'Return-Path: <b@example.org>' "$H"/Maildir/new/* | xargs grep -qx 'Subject: second'
+}
+
+@test "-m: a descriptor that is not open, or 1 or 2, is refused before any lookup" {
+	run -111 --separate-stderr as_sandbox local-spawn -m 7 s@x.org john@abc.com <"$S/msg"
+	[ "$stderr" = 'local-spawn: fatal: descriptor 7 is not open' ]
+	run -100 --separate-stderr as_sandbox local-spawn -m 2 s@x.org john@abc.com <"$S/msg"
+	[ "$stderr" = 'local-spawn: fatal: malformed descriptor' ]
 	[ -z "$(ls -A "$H/Maildir/new")" ]
 }

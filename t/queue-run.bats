@@ -22,6 +22,23 @@ teardown() {
 	deliver_cleanup
 }
 
+# users N LINE: N users u1..uN of abc.com (u1@abc.com ...), each with a
+# home of its own whose .qmail holds LINE: one delivery run each,
+# since a run takes the recipients of one user only.
+users() {
+	local k
+	{
+		for k in $(seq "$1"); do
+			echo "=abc-u$k:u$k:$SANDBOX_UID:$SANDBOX_GID:$S/home/u$k:::"
+			as_sandbox mkdir -m 0755 "$S/home/u$k"
+			printf '%s\n' "$2" | sandbox_write "$S/home/u$k/.qmail"
+		done
+		echo "=abc:abc:$SANDBOX_UID:$SANDBOX_GID:$H:::"
+		echo "+abc-:abc:$SANDBOX_UID:$SANDBOX_GID:$H:-::"
+		echo .
+	} | sandbox_write "$I/users/assign"
+}
+
 # The one bounce in Maildir $1 (null sender); fails unless there is
 # exactly one.  Sets B to its path.
 one_bounce() {
@@ -342,16 +359,16 @@ header() {
 @test "control/concurrencylocal 2: six slow deliveries, never more than two at once" {
 	control concurrencylocal 2
 	# each delivery counts the deliveries running when it starts
-	dot_qmail slow '|mkdir -p "$HOME/run" && touch "$HOME/run/$$" && ls "$HOME/run" | wc -l >>"$HOME/counts"; sleep 0.5; rm -f "$HOME/run/$$"'
-	for _ in $(seq 6); do
-		inject sender@abc.com slow@abc.com
+	users 6 '|mkdir -p "$HOME/../run" && touch "$HOME/../run/$$" && ls "$HOME/../run" | wc -l >>"$HOME/../counts"; sleep 0.5; rm -f "$HOME/../run/$$"'
+	for k in $(seq 6); do
+		inject sender@abc.com "u$k@abc.com"
 	done
 	t0=$(date +%s%N)
 	qr_start
 	wait_log '^event=done ' 6
 	t1=$(date +%s%N)
-	[ "$(wc -l <"$H/counts")" -eq 6 ]
-	[ "$(sort -n "$H/counts" | tail -n 1)" -eq 2 ]
+	[ "$(wc -l <"$S/home/counts")" -eq 6 ]
+	[ "$(sort -n "$S/home/counts" | tail -n 1)" -eq 2 ]
 	# three rounds of two: at least 1.5 s
 	[ $(((t1 - t0) / 1000000)) -ge 1400 ]
 	queue_empty
@@ -402,11 +419,32 @@ header() {
 	[[ $output == *'size does not match header'* ]]
 }
 
+@test "one user's recipients in several waiting messages share one delivery program; results go to the right message" {
+	dot_qmail p '|g=$(cut -d" " -f4 /proc/$PPID/stat); echo "$SENDER $g" >>"$HOME/pids"'
+	dot_qmail bad '|echo not here; exit 100'
+	for k in 1 2 3 4; do
+		inject "s$k@abc.com" p@abc.com
+	done
+	inject s5@abc.com p@abc.com bad@abc.com
+	qr_start
+	wait_log '^event=done ' 5
+	[ "$(wc -l <"$H/pids")" = 5 ]
+	# five messages, five senders, one dotqmail-exec
+	[ "$(cut -d' ' -f1 "$H/pids" | sort -u | tr '\n' ' ')" = 's1@abc.com s2@abc.com s3@abc.com s4@abc.com s5@abc.com ' ]
+	[ "$(cut -d' ' -f2 "$H/pids" | sort -u | wc -l)" = 1 ]
+	# the failure is the fifth message's: bounced to its sender only
+	[ "$(grep -c '^event=failed .* rcpt=bad@abc.com' "$QR_LOG")" = 1 ]
+	wait_log '^event=bounce ' 1
+	one_bounce "$H/Maildir"
+	grep -qx 'To: s5@abc.com' "$B"
+	queue_empty
+}
+
 @test "inflow: while more messages wait than concurrencylocal, lock/inflow's mtime is fresh; drained, it is 0" {
 	control concurrencylocal 2
-	dot_qmail slow '|sleep 0.4'
-	for _ in $(seq 8); do
-		inject sender@abc.com slow@abc.com
+	users 8 '|sleep 0.4'
+	for k in $(seq 8); do
+		inject sender@abc.com "u$k@abc.com"
 	done
 	touch -d '-1 hour' "$Q/lock/inflow"
 	qr_start
