@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -473,6 +474,29 @@ has_delivery(const char *data, size_t len)
 	return 0;
 }
 
+/* Are the text's delivery lines all Maildir lines (and one at least)? */
+static int
+only_maildirs(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	int any = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl != NULL ? nl : end;
+
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			e--;
+		if (e > p && *p != '#') {
+			if ((*p != '/' && *p != '.') || e[-1] != '/')
+				return 0;
+			any = 1;
+		}
+		p = nl != NULL ? nl + 1 : end;
+	}
+	return any;
+}
+
 /* Read the .qmail file (or control/defaultdelivery) into lines. */
 static char *
 read_lines(const char *path, size_t *len)
@@ -541,6 +565,7 @@ static int deliver(void);
 enum { TUPLE = 6 };
 static char **tuples;
 static off_t *bases;
+static int prepare_fd = -1;	/* a child's pipe for maildir_prepare_to() */
 
 /* Make tuple i the address delivered: its message on fd 0. */
 static void
@@ -598,20 +623,30 @@ open_tuples(size_t n)
 	}
 }
 
+enum { PREPARED_BYTES_MAX = 256 * 1024 };	/* one child's TMP/NEW pairs */
+
+/* The files a child wrote in tmp/ for the end of -m to sync and link. */
+struct prepared {
+	char *buf;
+	size_t len;
+	int overflow;
+};
+
 /*
- * Deliver tuple i of t in a child of ours (so that one delivery's failure,
- * exit included, is only its own); its code (0, 100 or 111) into *code
- * and its reason into report.
+ * Deliver tuple i in a child of ours (so that one delivery's failure,
+ * exit included, is only its own); its code (0, 100 or 111) into *code,
+ * its reason into report, and with pr its prepared Maildir files.
  */
 static void
-deliver_child(size_t i, int null, int *code, char *report)
+deliver_child(size_t i, int null, int *code, char *report,
+    struct prepared *pr)
 {
 	const char *why = report;
 	size_t rn = 0;
-	int p[2], status;
+	int p[2], q[2] = { -1, -1 }, status;
 	pid_t pid;
 
-	if (pipe(p) == -1)
+	if (pipe(p) == -1 || (pr != NULL && pipe(q) == -1))
 		die_sys(QEXIT_TEMP, "pipe");
 	pid = fork();
 	if (pid == -1)
@@ -622,20 +657,58 @@ deliver_child(size_t i, int null, int *code, char *report)
 			_exit(QEXIT_TEMP);
 		close(p[0]);
 		close(p[1]);
+		if (pr != NULL) {
+			close(q[0]);
+			fcntl(q[1], F_SETFD, FD_CLOEXEC);
+			prepare_fd = q[1];
+		}
 		check_args();
 		exit(deliver());
 	}
 	close(p[1]);
-	for (;;) {
+	if (pr != NULL)
+		close(q[1]);
+	/* both pipes to their ends: a child may fill either one first */
+	for (int open_fds = pr != NULL ? 2 : 1; open_fds > 0;) {
+		struct pollfd pf[2] = { { p[0], POLLIN, 0 }, { q[0], POLLIN, 0 } };
 		char buf[4096];
-		ssize_t r = xread(p[0], buf, sizeof buf);
 
-		if (r <= 0)
-			break;
-		for (ssize_t k = 0; k < r && rn < REPORT_BYTES; k++)
-			report[rn++] = buf[k];
+		if (poll(pf, pr != NULL ? 2 : 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			die_sys(QEXIT_TEMP, "poll");
+		}
+		for (int k = 0; k < (pr != NULL ? 2 : 1); k++) {
+			ssize_t r;
+
+			if (pf[k].fd == -1 || pf[k].revents == 0)
+				continue;
+			r = xread(pf[k].fd, buf, sizeof buf);
+			if (r <= 0) {
+				close(pf[k].fd);
+				if (k == 0)
+					p[0] = -1;
+				else
+					q[0] = -1;
+				open_fds--;
+				continue;
+			}
+			if (k == 0) {
+				for (ssize_t b = 0; b < r && rn < REPORT_BYTES; b++)
+					report[rn++] = buf[b];
+			} else if (pr->len + (size_t)r > PREPARED_BYTES_MAX) {
+				pr->overflow = 1;
+			} else {
+				char *nb = realloc(pr->buf, pr->len + (size_t)r);
+
+				if (nb == NULL)
+					die(QEXIT_TEMP, "out of memory");
+				memcpy(nb + pr->len, buf, (size_t)r);
+				pr->buf = nb;
+				pr->len += (size_t)r;
+			}
+		}
 	}
-	close(p[0]);
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR)
 			die_sys(QEXIT_TEMP, "wait for a delivery");
@@ -652,19 +725,78 @@ deliver_child(size_t i, int null, int *code, char *report)
 			why = "delivery crashed";
 		*code = QEXIT_TEMP;
 	}
+	if (*code == QEXIT_OK && pr != NULL && pr->overflow) {
+		*code = QEXIT_TEMP;
+		why = "too many Maildir lines for one run (#4.3.0)";
+	}
 	if (*code != QEXIT_OK && *why == '\0')
 		why = "delivery failed without a reason";
 	memmove(report, why, strlen(why) + 1);
+}
+
+/* Remove the files a child prepared (its delivery did not go through). */
+static void
+discard(struct prepared *pr)
+{
+	for (size_t off = 0; off < pr->len;) {
+		const char *tmp = pr->buf + off;
+		size_t tl = strnlen(tmp, pr->len - off);
+
+		if (tl == pr->len - off)
+			break;
+		unlink(tmp);
+		off += tl + 1;
+		off += strnlen(pr->buf + off, pr->len - off) + 1;
+	}
+	pr->len = 0;
+}
+
+/* Link each prepared file into its new/: 0, or -1 (errno) at the first
+ * that fails; the rest are removed. */
+static int
+commit_prepared(struct prepared *pr)
+{
+	size_t off = 0;
+
+	while (off < pr->len) {
+		const char *tmp = pr->buf + off, *new;
+		size_t tl = strnlen(tmp, pr->len - off), nl;
+
+		if (tl == pr->len - off)
+			break;
+		new = tmp + tl + 1;
+		nl = strnlen(new, pr->len - off - tl - 1);
+		if (nl == pr->len - off - tl - 1)
+			break;
+		if (maildir_commit(tmp, new) == -1) {
+			int e = errno;
+
+			unlink(tmp);
+			pr->len -= off;
+			memmove(pr->buf, pr->buf + off, pr->len);
+			discard(pr);
+			errno = e;
+			return -1;
+		}
+		off += tl + 1 + nl + 1;
+	}
+	return 0;
 }
 
 /*
  * -m: the addresses but the last each reported on stdout as "N TAB CODE
  * TAB reason" (N from 1); the last one's result is our exit code and
  * stderr, as in the one-address form.  Each is delivered by a child of
- * ours.  Where the system can sync a whole filesystem, the Maildir
- * deliveries on HOME's filesystem skip the sync of new/ and one sync of
- * that filesystem at the end covers them all, before anything is
- * reported (group commit); elsewhere the last address is delivered here.
+ * ours.
+ *
+ * Where the system can sync a whole filesystem (group commit), the
+ * Maildirs on HOME's filesystem are served by two syncs for the whole
+ * run: a delivery whose lines are all Maildir lines only writes its files
+ * in tmp/ (maildir_prepare_to); once every child has ended, one sync
+ * makes them durable, each is linked into its new/, and a second sync
+ * makes the names durable, before anything is reported.  Other
+ * deliveries skip only the sync of new/ (maildir_defer_sync), which the
+ * same syncs cover.  Elsewhere the last address is delivered here.
  */
 static int
 deliver_many(size_t n)
@@ -672,16 +804,18 @@ deliver_many(size_t n)
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), hfd = -1;
 	int *codes = calloc(n, sizeof *codes);
 	char *reports = malloc(n * (REPORT_BYTES + 1));
+	struct prepared *prep = calloc(n, sizeof *prep);
 	size_t forked = n - 1;
 	struct stat hs;
 
 	if (null == -1)
 		die_sys(QEXIT_TEMP, "open /dev/null");
-	if (codes == NULL || reports == NULL)
+	if (codes == NULL || reports == NULL || prep == NULL)
 		die(QEXIT_TEMP, "out of memory");
 	if (HAVE_SYNC_FILESYSTEM && n > 1) {
+		/* the prepared paths are relative to home, as in the child */
 		hfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (hfd != -1 && fstat(hfd, &hs) == 0) {
+		if (hfd != -1 && fstat(hfd, &hs) == 0 && chdir(home) == 0) {
 			maildir_defer_sync(hs.st_dev);
 			forked = n;
 		} else if (hfd != -1) {
@@ -689,23 +823,50 @@ deliver_many(size_t n)
 			hfd = -1;
 		}
 	}
-	for (size_t i = 0; i < forked; i++)
+	for (size_t i = 0; i < forked; i++) {
 		deliver_child(i, null, &codes[i],
-		    reports + i * (REPORT_BYTES + 1));
+		    reports + i * (REPORT_BYTES + 1), hfd != -1 ? &prep[i] : NULL);
+		if (codes[i] != QEXIT_OK)
+			discard(&prep[i]);
+	}
 	close(null);
-	if (hfd != -1 && (sync_filesystem(hfd) == -1 ||
-	    close_checked(hfd) == -1)) {
-		/* delivered, perhaps not durably: have them tried again */
-		char why[REPORT_BYTES + 1];
+	if (hfd != -1) {
+		char why[REPORT_BYTES + 1] = "";
+		int linked = 0;
 
-		snprintf(why, sizeof why, "cannot sync the mailbox "
-		    "filesystem: %s", strerror(errno));
-		for (size_t i = 0; i < n; i++)
+		if (sync_filesystem(hfd) == -1)
+			snprintf(why, sizeof why, "cannot sync the mailbox "
+			    "filesystem: %s", strerror(errno));
+		for (size_t i = 0; i < n; i++) {
+			if (codes[i] != QEXIT_OK || prep[i].len == 0)
+				continue;
+			if (why[0] != '\0') {
+				discard(&prep[i]);
+			} else if (commit_prepared(&prep[i]) == -1) {
+				codes[i] = QEXIT_TEMP;
+				snprintf(reports + i * (REPORT_BYTES + 1),
+				    REPORT_BYTES + 1, "cannot move a message "
+				    "into new/: %s", strerror(errno));
+			} else {
+				linked = 1;
+			}
+		}
+		if (why[0] == '\0' && linked && sync_filesystem(hfd) == -1)
+			snprintf(why, sizeof why, "cannot sync the mailbox "
+			    "filesystem: %s", strerror(errno));
+		if (close_checked(hfd) == -1 && why[0] == '\0')
+			snprintf(why, sizeof why, "cannot sync the mailbox "
+			    "filesystem: %s", strerror(errno));
+		/* delivered, perhaps not durably: have them tried again */
+		for (size_t i = 0; why[0] != '\0' && i < n; i++)
 			if (codes[i] == QEXIT_OK) {
 				codes[i] = QEXIT_TEMP;
 				strcpy(reports + i * (REPORT_BYTES + 1), why);
 			}
 	}
+	for (size_t i = 0; i < n; i++)
+		free(prep[i].buf);
+	free(prep);
 	for (size_t i = 0; i + 1 < n; i++) {
 		char line[REPORT_BYTES + 64];
 
@@ -825,6 +986,9 @@ deliver(void)
 			len = strlen(data);
 		}
 	}
+	/* a batch's Maildir-only delivery leaves sync and link to -m's end */
+	if (prepare_fd != -1)
+		maildir_prepare_to(only_maildirs(data, len) ? prepare_fd : -1);
 	for (p = data, end = data + len; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		char *line = p, *e = nl != NULL ? nl : end;

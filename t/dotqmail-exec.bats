@@ -1127,7 +1127,7 @@ EOF
 	[ "$(ls "$H/Maildir/new" | wc -l)" = 1 ]
 }
 
-@test "-m: Maildirs on HOME's filesystem share one syncfs at the end instead of an fsync of each new/" {
+@test "-m: Maildirs on HOME's filesystem: files written in tmp/, one syncfs, linked into new/, one more syncfs; no fsync" {
 	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
 	qmail .qmail-a './Maildir/'
 	qmail .qmail-b './Maildir2/'
@@ -1140,10 +1140,13 @@ EOF
 	[ "$(cat "$T/out")" = $'1\t0\t\n2\t0\t' ]
 	[ "$(ls "$H/Maildir/new" | wc -l)" = 2 ]
 	[ "$(ls "$H/Maildir2/new" | wc -l)" = 1 ]
-	# three files fsynced, one syncfs, and no directory opened for a sync
-	[ "$(grep -c ' fsync(' "$S/trace")" = 3 ]
-	[ "$(grep -c ' syncfs(' "$S/trace")" = 1 ]
+	# no fsync at all, two syncfs for the three deliveries, and no
+	# directory opened for a sync
+	[ "$(grep -c ' fsync(' "$S/trace")" = 0 ]
+	[ "$(grep -c ' syncfs(' "$S/trace")" = 2 ]
 	! grep -q 'O_DIRECTORY' <(grep '/new"' "$S/trace")
+	# nothing left in tmp/
+	[ -z "$(find "$H/Maildir/tmp" "$H/Maildir2/tmp" -type f)" ]
 	# the plain form still syncs new/ itself
 	as_sandbox strace -f -qq -e trace=fsync,syncfs -o "$S/trace1" \
 	    dotqmail-exec joe "$H" joe-a - a example.com alice@example.org <"$MSG"
@@ -1181,4 +1184,29 @@ EOF
 	run -100 dqx -m joe "$H" x a@example.org joe - '' example.com
 	run -111 dqx -m joe "$H" 7 a@example.org joe - '' example.com
 	[[ $output == *'descriptor 7: not an open file'* ]]
+}
+
+@test "-m: a delivery with a program line keeps its order: its Maildir file is in new/ before the program runs" {
+	qmail .qmail-a './Maildir/' '|ls "$HOME/Maildir/new" | wc -l >"$HOME/count"'
+	qmail .qmail-b './Maildir/'
+	mkmd "$H/Maildir"
+	run -0 dqx -m joe "$H" 0 alice@example.org joe-b - b example.com \
+	    0 alice@example.org joe-a - a example.com
+	[ "$output" = $'1\t0\t' ]
+	# b's file waits for the end of the run; a's own is there
+	[ "$(cat "$H/count")" = 1 ]
+	[ "$(ls "$H/Maildir/new" | wc -l)" = 2 ]
+	[ -z "$(ls -A "$H/Maildir/tmp")" ]
+}
+
+@test "-m: a failed delivery leaves nothing in tmp/ or new/; the others of the run are delivered" {
+	qmail .qmail-a './Maildir/' './nosuch/'
+	qmail .qmail-b './Maildir/'
+	mkmd "$H/Maildir"
+	run -0 dqx -m joe "$H" 0 alice@example.org joe-a - a example.com \
+	    0 alice@example.org joe-b - b example.com
+	[[ ${lines[0]} == $'1\t111\t'* ]]
+	[ "$(ls "$H/Maildir/new" | wc -l)" = 1 ]
+	grep -qx 'Delivered-To: joe-b@example.com' "$H"/Maildir/new/*
+	[ -z "$(ls -A "$H/Maildir/tmp")" ]
 }

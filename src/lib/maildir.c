@@ -94,6 +94,22 @@ copy_fd(int out, int in, off_t off, uint64_t max, int *toobig)
 
 static int defer_set;
 static dev_t defer_dev;
+static int prepare_fd = -1;
+
+void
+maildir_prepare_to(int fd)
+{
+	prepare_fd = fd;
+}
+
+int
+maildir_commit(const char *tmp, const char *new)
+{
+	if (link(tmp, new) == -1)
+		return -1;
+	unlink(tmp);
+	return 0;
+}
 
 void
 maildir_defer_sync(dev_t dev)
@@ -116,7 +132,7 @@ maildir_store(const char *dir, const char *prefix, size_t prefixlen, int fd,
     off_t off, uint64_t max, char *name)
 {
 	char uniq[MAILDIR_NAME_MAX], tmp[4096], new[4096], newdir[4096];
-	int out, e, toobig = 0;
+	int out, e, toobig = 0, prepared;
 
 	if (unique(uniq, sizeof uniq) == -1)
 		return MAILDIR_ERR;
@@ -132,13 +148,29 @@ maildir_store(const char *dir, const char *prefix, size_t prefixlen, int fd,
 	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out == -1)
 		return MAILDIR_ERR;
+	prepared = prepare_fd != -1 && deferred(newdir);
 	if (write_all(out, prefix, prefixlen) == -1 ||
-	    copy_fd(out, fd, off, max, &toobig) == -1 || fsync(out) == -1) {
+	    copy_fd(out, fd, off, max, &toobig) == -1 ||
+	    (!prepared && fsync(out) == -1)) {
 		e = errno;
 		close(out);
 		unlink(tmp);
 		errno = e;
 		return toobig ? MAILDIR_TOOBIG : MAILDIR_ERR;
+	}
+	if (prepared) {
+		/* the caller syncs and links (maildir_prepare_to) */
+		if (close_checked(out) == -1 ||
+		    write_all(prepare_fd, tmp, strlen(tmp) + 1) == -1 ||
+		    write_all(prepare_fd, new, strlen(new) + 1) == -1) {
+			e = errno;
+			unlink(tmp);
+			errno = e;
+			return MAILDIR_ERR;
+		}
+		if (name != NULL)
+			snprintf(name, MAILDIR_NAME_MAX, "%s", uniq);
+		return MAILDIR_OK;
 	}
 	if (close_checked(out) == -1 || link(tmp, new) == -1) {
 		e = errno;

@@ -37,5 +37,16 @@ int maildir_make(const char *dir);
  * it reports any of those deliveries: one sync for many of them.
  */
 void maildir_defer_sync(dev_t dev);
+/*
+ * With fd >= 0 (and maildir_defer_sync() in force), a delivery into a
+ * Maildir on that device only writes its file in tmp/, unsynced, and
+ * writes "TMP\0NEW\0" (the two paths) to fd: the caller then syncs the
+ * filesystem, links each TMP to its NEW, removes TMP and syncs again
+ * (maildir_commit), so that two syncs serve many deliveries and no file
+ * is in new/ before its data is on disk.  -1 turns it off.
+ */
+void maildir_prepare_to(int fd);
+/* Link tmp to new, then remove tmp: 0, or -1 with errno. */
+int maildir_commit(const char *tmp, const char *new);
 
 #endif
