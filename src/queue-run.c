@@ -133,6 +133,7 @@ static struct msg *hot, *hot_tail;	/* arrived while running: first */
 static struct msg *cold, *cold_tail;	/* backlog and due retries */
 static size_t nmsgs;
 static size_t nready;			/* on the hot and cold lists */
+static time_t started;			/* when we started */
 
 /* Inflow control: lock/inflow's mtime says "behind" to smtp-accept. */
 static int inflow_fd = -1;
@@ -1137,7 +1138,9 @@ scan_new(int is_hot)
 		}
 		m = new_msg(de->d_name);
 		logmsg("new", m, NULL, NULL, NULL, NULL);
-		make_ready(m, is_hot);
+		/* one born since we started is new mail, even when the scan
+		 * at start finds it: it must not wait behind the backlog */
+		make_ready(m, is_hot || m->birth >= (long long)started);
 	}
 	closedir(d);
 }
@@ -1387,6 +1390,7 @@ main(int argc, char **argv)
 	if (trigger_wfd == -1)
 		logmsg("warning", NULL, "reason", "cannot hold lock/trigger open "
 		    "for writing: it is reopened after each hang-up", NULL, NULL);
+	started = time(NULL);
 	read_control();
 	inflow_open();
 	inflow_on = 1;

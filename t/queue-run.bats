@@ -440,6 +440,23 @@ header() {
 	queue_empty
 }
 
+@test "mail born after queue-run started, found by its start-up scan, goes before the backlog" {
+	control concurrencylocal 1
+	users 8 '|sleep 0.2'
+	# a backlog of eight, an hour old (an id says when it was born)
+	for k in $(seq 8); do
+		id=$(test-msgid new)
+		VDMAIL_MSGID="$((${id%%.*} - 3600)).${id#*.}" \
+		    inject sender@abc.com "u$k@abc.com"
+	done
+	# and one born a second after the start, in new/ as the scan runs
+	id=$(test-msgid new)
+	VDMAIL_MSGID="$((${id%%.*} + 1)).${id#*.}" inject sender@abc.com abc@abc.com
+	qr_start
+	wait_log '^event=done ' 9
+	[ "$(grep -m1 '^event=delivered ' "$QR_LOG" | sed 's/.* rcpt=//')" = abc@abc.com ]
+}
+
 @test "inflow: while more messages wait than concurrencylocal, lock/inflow's mtime is fresh; drained, it is 0" {
 	control concurrencylocal 2
 	users 8 '|sleep 0.4'
