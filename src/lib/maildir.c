@@ -162,32 +162,27 @@ maildir_store(const char *dir, const char *prefix, size_t prefixlen, int fd,
 		/* the caller syncs and links (maildir_prepare_to) */
 		if (close_checked(out) == -1 ||
 		    write_all(prepare_fd, tmp, strlen(tmp) + 1) == -1 ||
-		    write_all(prepare_fd, new, strlen(new) + 1) == -1) {
+		    write_all(prepare_fd, new, strlen(new) + 1) == -1)
+			goto fail;
+	} else {
+		if (close_checked(out) == -1 || link(tmp, new) == -1)
+			goto fail;
+		unlink(tmp);
+		if (!deferred(newdir) && fsync_dir(newdir) == -1) {
 			e = errno;
-			unlink(tmp);
+			unlink(new);
 			errno = e;
 			return MAILDIR_ERR;
 		}
-		if (name != NULL)
-			snprintf(name, MAILDIR_NAME_MAX, "%s", uniq);
-		return MAILDIR_OK;
-	}
-	if (close_checked(out) == -1 || link(tmp, new) == -1) {
-		e = errno;
-		unlink(tmp);
-		errno = e;
-		return MAILDIR_ERR;
-	}
-	unlink(tmp);
-	if (!deferred(newdir) && fsync_dir(newdir) == -1) {
-		e = errno;
-		unlink(new);
-		errno = e;
-		return MAILDIR_ERR;
 	}
 	if (name != NULL)
 		snprintf(name, MAILDIR_NAME_MAX, "%s", uniq);
 	return MAILDIR_OK;
+fail:
+	e = errno;
+	unlink(tmp);
+	errno = e;
+	return MAILDIR_ERR;
 }
 
 /* mkdir, where an existing directory is fine but an existing file is not */
