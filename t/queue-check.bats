@@ -277,6 +277,7 @@ C=1764074002.aaaaaaaaaaaaaaaa
 	run -0 queue-check
 	[ "$output" = 'repaired: lock/inflow was missing: made' ]
 	[ -f "$Q/lock/inflow" ] && [ ! -s "$Q/lock/inflow" ]
+	[ "$(stat -c %Y "$Q/lock/inflow")" = 0 ]
 	clean_again
 }
 

@@ -716,6 +716,15 @@ timed_smtp() {
 	[ "$ms" -lt 1000 ]
 }
 
+@test "inflow: a queue just made holds no mark: DATA is not held" {
+	rm -rf "$R/queue"
+	make_queue "$R/queue"
+	rcpt_session '<x@mx.example.net>'
+	timed_smtp
+	id_of 5 >/dev/null
+	[ "$ms" -lt 500 ]
+}
+
 @test "inflow: a mark cleared while DATA waits lets it go at once" {
 	echo 5000 >"$R/control/inflowdelay"
 	touch "$R/queue/lock/inflow"
