@@ -29,6 +29,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 #include "addr.h"
 #include "control.h"
@@ -563,7 +566,7 @@ static int deliver(void);
  * several messages); base[] where each message starts.
  */
 enum { TUPLE = 6 };
-static char **tuples;
+static char **tuples, **tuples_end;
 static off_t *bases;
 static int prepare_fd = -1;	/* a child's pipe for maildir_prepare_to() */
 
@@ -576,6 +579,11 @@ take_tuple(size_t i)
 
 	if (fd != 0 && dup2(fd, 0) == -1)
 		die_sys(QEXIT_TEMP, "message descriptor %d", fd);
+	/* the other messages' queue files (envelopes included) are none of
+	 * this delivery's business */
+	for (size_t j = 0; tuples + TUPLE * j < tuples_end; j++)
+		if (atoi(tuples[TUPLE * j]) >= 3)
+			close(atoi(tuples[TUPLE * j]));
 	base = bases[i];
 	sender = t[1];
 	local = t[2];
@@ -907,6 +915,13 @@ main(int argc, char **argv)
 		user = argv[2];
 		home = argv[3];
 		tuples = argv + 4;
+		tuples_end = argv + argc;
+#if defined(__linux__)
+		/* we hold other messages' queue files while a program runs as
+		 * the same user: no ptrace, no pidfd_getfd on us */
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+			die_sys(QEXIT_TEMP, "prctl");
+#endif
 		sender = local = dash = ext = domain = "";
 	} else {
 		if (argc != 8)

@@ -1210,3 +1210,40 @@ EOF
 	grep -qx 'Delivered-To: joe-b@example.com' "$H"/Maildir/new/*
 	[ -z "$(ls -A "$H/Maildir/tmp")" ]
 }
+
+@test "-m: a program cannot take another message's descriptor from its parent or grandparent (pidfd_getfd)" {
+	[ "$(id -u)" = 0 ] || skip 'needs root: the queue file must be closed to the user'
+	qmail .qmail-a './Maildir/'
+	cat >"$H/grab.py" <<'PY'
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+with open(sys.argv[1], "ab") as out:
+    for pid in map(int, sys.argv[2:]):
+        try:
+            pfd = os.pidfd_open(pid)
+        except OSError:
+            continue
+        for fd in (0, 3, 4):
+            n = libc.syscall(438, pfd, fd, 0)      # pidfd_getfd
+            if n >= 0:
+                out.write(os.pread(n, 4096, 0))
+        out.write(b"tried\n")
+PY
+	qmail .qmail-p '|python3 "$HOME/grab.py" "$HOME/stolen" $PPID $(cut -d" " -f4 /proc/$PPID/stat); exit 0'
+	mkmd "$H/Maildir"
+	# another message whose queue file, closed to the user, carries an
+	# envelope before the message
+	printf 'SECRET-HEADER\0Fsecret@example.org\0Tbcc-victim@example.org\0\0Subject: other\n\nother body\n' >"$S/q2"
+	own
+	chown root:root "$S/q2"
+	chmod 0600 "$S/q2"
+	run -0 sh -c 'exec 3<"$1" && dd bs=59 count=1 status=none <&3 >/dev/null &&
+	    exec setpriv --reuid="$3" --regid="$4" --clear-groups \
+	    dotqmail-exec -m joe "$2" 3 b@example.org joe-a - a example.com \
+	    0 a@example.org joe-p - p example.com' sh "$S/q2" "$H" \
+	    "$SANDBOX_UID" "$SANDBOX_GID" <"$MSG"
+	! grep -qa -e SECRET -e bcc-victim -e 'other body' "$H/stolen"
+	[ "$(grep -c 'tried$' "$H/stolen")" = 2 ]
+	# the other message itself was delivered, from its offset
+	grep -lx 'Return-Path: <b@example.org>' "$H"/Maildir/new/* | xargs grep -qx 'other body'
+}
