@@ -94,11 +94,15 @@ struct msg {
 
 /* A recipient's local route, kept while its message is loaded. */
 struct lroute {
+	int is_local;			/* 0: remote (no strings) */
+	unsigned long gen;		/* route_gen when looked up */
 	unsigned long uid, gid;
 	const char *user, *home, *local, *dash, *ext, *domain;
 	char s[];			/* the strings */
 };
-static struct lroute not_local;		/* remote, or no route now */
+static struct lroute not_local;		/* no route now: not kept */
+/* Bumped when a file that routes come from changes: older ones are void. */
+static unsigned long route_gen = 1;
 
 struct job {
 	pid_t pid;
@@ -278,8 +282,7 @@ unload(struct msg *m)
 	free(m->reason);
 	if (m->lr != NULL)
 		for (size_t i = 0; i < m->n; i++)
-			if (m->lr[i] != &not_local)
-				free(m->lr[i]);
+			free(m->lr[i]);
 	free(m->lr);
 	m->lr = NULL;
 	m->env = NULL;
@@ -679,9 +682,17 @@ lroute_new(const struct route *r)
 	struct lroute *l;
 	char *p;
 
+	if (r->kind != ROUTE_LOCAL) {
+		l = xrealloc(NULL, sizeof *l);
+		memset(l, 0, sizeof *l);
+		l->gen = route_gen;
+		return l;
+	}
 	for (int i = 0; i < 6; i++)
 		len += strlen(f[i]) + 1;
 	l = xrealloc(NULL, sizeof *l + len);
+	l->is_local = 1;
+	l->gen = route_gen;
 	l->uid = r->uid;
 	l->gid = r->gid;
 	to[0] = &l->user;
@@ -701,19 +712,52 @@ lroute_new(const struct route *r)
 	return l;
 }
 
-/* Recipient i's local route (looked up once per load), or &not_local. */
+/*
+ * The files routes come from: when one of them changes (its identity,
+ * size or times), every route looked up before is void.
+ */
+static void
+route_files_check(void)
+{
+	static const char *const sub[] = { "control/locals",
+	    "control/virtualdomains", "users/assign" };
+	static struct stat last[4];
+	char path[PATH_BYTES_MAX];
+	int changed = 0;
+
+	for (size_t i = 0; i < 4; i++) {
+		struct stat st;
+
+		memset(&st, 0, sizeof st);
+		if (i < 3 ? root_path(path, sizeof path, sub[i]) == 0 &&
+		    stat(path, &st) == -1 : stat("/etc/passwd", &st) == -1)
+			memset(&st, 0, sizeof st);
+		if (st.st_ino != last[i].st_ino || st.st_dev != last[i].st_dev ||
+		    st.st_size != last[i].st_size ||
+		    st.st_mtim.tv_sec != last[i].st_mtim.tv_sec ||
+		    st.st_mtim.tv_nsec != last[i].st_mtim.tv_nsec ||
+		    st.st_ctim.tv_sec != last[i].st_ctim.tv_sec ||
+		    st.st_ctim.tv_nsec != last[i].st_ctim.tv_nsec)
+			changed = 1;
+		last[i] = st;
+	}
+	if (changed)
+		route_gen++;
+}
+
+/* Recipient i's route as a batch sees it (looked up again once void). */
 static const struct lroute *
 local_route(struct msg *m, size_t i)
 {
 	struct route r;
 	int k;
 
-	if (m->lr[i] != NULL)
+	if (m->lr[i] != NULL && m->lr[i]->gen == route_gen)
 		return m->lr[i];
+	free(m->lr[i]);
+	m->lr[i] = NULL;
 	k = route_lookup(m->rcpt[i], &r);
-	if (k == ROUTE_OK && r.kind == ROUTE_REMOTE)
-		return m->lr[i] = &not_local;
-	if (k != ROUTE_OK || r.uid == 0)
+	if (k != ROUTE_OK || (r.kind == ROUTE_LOCAL && r.uid == 0))
 		return &not_local;	/* work() reports it in its turn */
 	return m->lr[i] = lroute_new(&r);
 }
@@ -722,7 +766,7 @@ local_route(struct msg *m, size_t i)
 static int
 same_user(const struct lroute *a, const struct lroute *b)
 {
-	return a != &not_local && b != &not_local && a->uid == b->uid &&
+	return a->is_local && b->is_local && a->uid == b->uid &&
 	    a->gid == b->gid && strcmp(a->user, b->user) == 0 &&
 	    strcmp(a->home, b->home) == 0;
 }
@@ -763,8 +807,9 @@ start_local(struct msg *m, size_t idx, const struct route *r)
 		result(m, idx, QEXIT_TEMP, "libexec path too long");
 		return;
 	}
-	if (m->lr[idx] == NULL)
-		m->lr[idx] = lroute_new(r);
+	/* r is work()'s lookup of a moment ago: it replaces what is kept */
+	free(m->lr[idx]);
+	m->lr[idx] = lroute_new(r);
 	first = m->lr[idx];
 	idxs = xrealloc(NULL, LOCAL_BATCH_MAX * sizeof *idxs);
 	jm = xrealloc(NULL, LOCAL_BATCH_MAX * sizeof *jm);
@@ -1314,6 +1359,7 @@ schedule(void)
 {
 	time_t now = time(NULL);
 
+	route_files_check();
 	while (nheap > 0 && heap[0]->next <= now)
 		make_ready(heap_pop(), 0);
 	stalled = 0;

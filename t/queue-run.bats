@@ -457,6 +457,34 @@ header() {
 	[ "$(grep -m1 '^event=delivered ' "$QR_LOG" | sed 's/.* rcpt=//')" = abc@abc.com ]
 }
 
+@test "a route that changes while a message waits is looked up again: the message goes where users/assign says now" {
+	control concurrencylocal 1
+	users 3 './Maildir/'
+	for k in 1 2 3; do
+		as_sandbox maildirmake "$S/home/u$k/Maildir"
+	done
+	printf '%s\n' '|sleep 1' | sandbox_write "$S/home/u1/.qmail"
+	assign() {
+		{
+			for k in 1 2 3; do
+				echo "=abc-u$k:u$k:$SANDBOX_UID:$SANDBOX_GID:$S/home/u$k:::"
+			done
+			echo "=abc-y:$1:$SANDBOX_UID:$SANDBOX_GID:$S/home/$1:::"
+			echo .
+		} | sandbox_write "$I/users/assign"
+	}
+	assign u2
+	inject sender@abc.com u1@abc.com
+	inject sender@abc.com y@abc.com
+	qr_start
+	# while u1's slow delivery runs, y@ moves from u2 to u3
+	sleep 0.5
+	assign u3
+	wait_log '^event=done ' 2
+	[ "$(maildir_count "$S/home/u2/Maildir")" = 0 ]
+	[ "$(maildir_count "$S/home/u3/Maildir")" = 1 ]
+}
+
 @test "inflow: while more messages wait than concurrencylocal, lock/inflow's mtime is fresh; drained, it is 0" {
 	control concurrencylocal 2
 	users 8 '|sleep 0.4'
