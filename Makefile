@@ -84,8 +84,9 @@ $(STATIC_PROGS:%=$(LIBEXECOUT)/%): XLDFLAGS += $(STATIC)
 # several microseconds under a hypervisor (perf: 0.4 ms of CPU for an
 # empty static glibc program, 0.05 ms with musl).  Their own copy of the
 # library is compiled with musl's headers; tinycdb's archive (built for
-# glibc) links through src/lib/musl-compat.c.  MUSL= turns it off.
-MUSL ?= $(if $(STATIC),$(shell command -v musl-gcc 2>/dev/null))
+# glibc) links through src/lib/musl-compat.c, written for x86-64's
+# struct stat: only there is musl taken.  MUSL= turns it off.
+MUSL ?= $(if $(STATIC),$(if $(filter x86_64,$(shell uname -m)),$(shell command -v musl-gcc 2>/dev/null)))
 ifneq ($(MUSL),)
 MUSLDIR = $(BUILD)/musl
 MUSLOBJ = $(LIBMODS:%=$(MUSLDIR)/src/lib/%.o) $(MUSLDIR)/src/lib/musl-compat.o

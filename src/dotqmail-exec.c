@@ -820,10 +820,11 @@ deliver_many(size_t n)
 		die_sys(QEXIT_TEMP, "open /dev/null");
 	if (codes == NULL || reports == NULL || prep == NULL)
 		die(QEXIT_TEMP, "out of memory");
-	if (HAVE_SYNC_FILESYSTEM && n > 1) {
+	if (n > 1) {
 		/* the prepared paths are relative to home, as in the child */
 		hfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (hfd != -1 && fstat(hfd, &hs) == 0 && chdir(home) == 0) {
+		if (hfd != -1 && sync_filesystem_usable(hfd) &&
+		    fstat(hfd, &hs) == 0 && chdir(home) == 0) {
 			maildir_defer_sync(hs.st_dev);
 			forked = n;
 		} else if (hfd != -1) {

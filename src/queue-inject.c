@@ -217,22 +217,33 @@ write_body(int fd, const struct buf *m, uint64_t total)
 }
 
 /*
- * Make tmp/ID durable as new/ID.  Linux: link, then one syncfs(2), which
- * writes the file and both names out in a single journal commit shared
- * with every injection running at the same moment (group commit).  Until
- * it returns, nothing is promised: a crash may leave new/ID short, which
- * queue-run refuses and queue-check sets aside (its size must match its
- * header).  Elsewhere: fsync the file, link, fsync new/.
+ * Make tmp/ID durable as new/ID.  Where sync_filesystem() can be trusted
+ * (Linux 5.8 or later on ext4, XFS, Btrfs): link, then one syncfs(2),
+ * which writes the file and both names out in a commit shared with every
+ * injection running at the same moment (group commit).  Until it
+ * returns, nothing is promised: queue-run leaves a new/ID alone while
+ * tmp/ID is still there, and refuses one whose size does not match its
+ * header.  Elsewhere: fsync the file, link, fsync new/.
  */
 static void
 commit(int fd, const char *newname)
 {
-	if (!HAVE_SYNC_FILESYSTEM && fsync(fd) == -1)
+	int group = sync_filesystem_usable(fd), r;
+
+	if (!group && fsync(fd) == -1)
 		fail(QQ_WRITE);
 	if (link(tmpname, newname) == -1)
 		fail(errno == EEXIST ? QQ_CREATE : QQ_WRITE);
-	if ((HAVE_SYNC_FILESYSTEM ? sync_filesystem(fd) : fsync_dir("new")) ==
-	    -1 || close_checked(fd) == -1) {
+	if (group) {
+		r = sync_filesystem(fd);
+		if (r == -1 && (errno == ENOSYS || errno == EPERM ||
+		    errno == EINVAL))
+			/* refused here: the file and its name one by one */
+			r = fsync(fd) == -1 || fsync_dir("new") == -1 ? -1 : 0;
+	} else {
+		r = fsync_dir("new");
+	}
+	if (r == -1 || close_checked(fd) == -1) {
 		/* the name may not be durable: take it back and fail */
 		unlink(newname);
 		fail(QQ_WRITE);

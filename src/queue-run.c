@@ -56,6 +56,7 @@ enum {
 	LIFETIME_DEFAULT = 604800,	/* 7 days: control/queuelifetime */
 	SKIP_SECONDS = 10,		/* retry n after birth + (SKIP*n)^2 */
 	SCAN_SECONDS = 60,		/* look at new/ at least this often */
+	COMMIT_SECONDS = 60,		/* an injection's sync takes less */
 	REPORT_MAX = 1000,
 	ENVELOPE_MAX = QUEUE_ENVELOPE_MAX
 };
@@ -639,14 +640,21 @@ spawn_job(struct msg **ms, size_t nm, char *const argv[], int remote)
 	fcntl(p[0], F_SETFD, FD_CLOEXEC);
 	fcntl(p[1], F_SETFD, FD_CLOEXEC);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
-	for (k = 1; k < nm; k++)
-		posix_spawn_file_actions_adddup2(&fa, fds[k], 2 + (int)k);
-	e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
+	e = posix_spawn_file_actions_init(&fa);
+	if (e == 0) {
+		e = posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+		if (e == 0)
+			e = posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+		if (e == 0)
+			e = posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+		for (k = 1; e == 0 && k < nm; k++)
+			e = posix_spawn_file_actions_adddup2(&fa, fds[k],
+			    2 + (int)k);
+		if (e == 0)
+			e = posix_spawn(&pid, argv[0], &fa, NULL, argv,
+			    environ);
+		posix_spawn_file_actions_destroy(&fa);
+	}
 	for (k = 0; k < nm; k++)
 		close(fds[k]);
 	close(p[1]);
@@ -1175,6 +1183,12 @@ scan_new(int is_hot)
 				}
 				continue;
 			}
+			/* linked, tmp/ID still there: queue-inject's sync has
+			 * not returned (nothing promised yet); a link count
+			 * left for a minute is a crash's, taken as it is */
+			if (lstat(from, &a) == 0 && a.st_nlink > 1 &&
+			    time(NULL) - a.st_ctime < COMMIT_SECONDS)
+				continue;
 			if (rename(from, to) == -1) {
 				logmsg("warning", NULL, "msg", de->d_name,
 				    "reason", strerror(errno));
@@ -1185,7 +1199,8 @@ scan_new(int is_hot)
 		logmsg("new", m, NULL, NULL, NULL, NULL);
 		/* one born since we started is new mail, even when the scan
 		 * at start finds it: it must not wait behind the backlog */
-		make_ready(m, is_hot || m->birth >= (long long)started);
+		make_ready(m, is_hot || (m->birth >= (long long)started &&
+		    m->birth <= (long long)time(NULL) + 60));
 	}
 	closedir(d);
 }
@@ -1312,10 +1327,19 @@ next_ready(void)
 static void
 inflow_open(void)
 {
-	inflow_fd = open("lock/inflow", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+
+	/* non-blocking: a FIFO put in its place must not hang us */
+	inflow_fd = open("lock/inflow", O_WRONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK);
 	if (inflow_fd == -1 && errno == ENOENT)
 		inflow_fd = open("lock/inflow", O_WRONLY | O_CREAT | O_EXCL |
-		    O_CLOEXEC | O_NOFOLLOW, 0644);
+		    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+	if (inflow_fd != -1 && (fstat(inflow_fd, &st) == -1 ||
+	    !S_ISREG(st.st_mode))) {
+		close(inflow_fd);
+		inflow_fd = -1;
+	}
 	if (inflow_fd == -1)
 		logmsg("warning", NULL, "reason", "cannot open lock/inflow: "
 		    "SMTP input is not slowed when the queue is behind",

@@ -474,8 +474,15 @@ header() {
 		} | sandbox_write "$I/users/assign"
 	}
 	assign u2
+	# u1's message first in line (already in mess/, as after a restart),
+	# so that y@'s route is looked up, and kept, while u1's runs
 	inject sender@abc.com u1@abc.com
+	f=$(ls "$Q"/new/*)
+	id=${f##*/}
+	as_sandbox mv "$f" "$Q/mess/${id: -1}/$id"
 	inject sender@abc.com y@abc.com
+	# born a second before the start: backlog, behind u1's
+	sleep 1
 	qr_start
 	# while u1's slow delivery runs, y@ moves from u2 to u3
 	sleep 0.5
@@ -483,6 +490,20 @@ header() {
 	wait_log '^event=done ' 2
 	[ "$(maildir_count "$S/home/u2/Maildir")" = 0 ]
 	[ "$(maildir_count "$S/home/u3/Maildir")" = 1 ]
+}
+
+@test "a new/ID still linked from tmp/ (its injection's sync has not returned) is left alone until tmp/ID goes" {
+	inject sender@abc.com abc@abc.com
+	f=$(ls "$Q"/new/*)
+	as_sandbox ln "$f" "$Q/tmp/${f##*/}"
+	qr_start
+	sleep 1.5
+	[ "$(maildir_count "$H/Maildir")" = 0 ]
+	[ -e "$f" ]
+	rm "$Q/tmp/${f##*/}"
+	as_sandbox sh -c 'printf x >"$1"' sh "$Q/lock/trigger"
+	wait_maildir "$H/Maildir" 1
+	wait_log '^event=done ' 1
 }
 
 @test "inflow: while more messages wait than concurrencylocal, lock/inflow's mtime is fresh; drained, it is 0" {

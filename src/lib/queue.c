@@ -205,8 +205,8 @@ queue_make(const char *dir)
 	{
 		/* time 0: no mark (a fresh mtime would hold smtp-accept back) */
 		static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
-		int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		    0644);
+		int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+		    O_NONBLOCK, 0644);
 
 		if (fd == -1 || futimens(fd, zero) == -1 || close(fd) == -1)
 			return -1;

@@ -8,7 +8,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#if defined(__linux__)
+#include <sys/utsname.h>
+#include <sys/vfs.h>
+#endif
 #include <unistd.h>
 
 #include "xio.h"
@@ -54,6 +59,39 @@ write_all(int fd, const void *buf, size_t len)
  * of a sync is spread over all the messages it covers.  -1 with ENOSYS
  * where there is no such call.
  */
+int
+sync_filesystem_usable(int fd)
+{
+#if defined(__linux__)
+	static int kernel = -1;
+	struct statfs sf;
+
+	if (kernel == -1) {
+		struct utsname u;
+		int major = 0, minor = 0;
+
+		kernel = uname(&u) == 0 &&
+		    sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+		    (major > 5 || (major == 5 && minor >= 8));
+	}
+	if (!kernel || fstatfs(fd, &sf) == -1)
+		return 0;
+	/* filesystems whose syncfs writes and waits for everything */
+	switch ((unsigned long)sf.f_type) {
+	case 0xEF53UL:			/* ext2, ext3, ext4 */
+	case 0x58465342UL:		/* XFS */
+	case 0x9123683EUL:		/* Btrfs */
+	case 0x01021994UL:		/* tmpfs: nothing to sync */
+		return 1;
+	default:
+		return 0;
+	}
+#else
+	(void)fd;
+	return 0;
+#endif
+}
+
 int
 sync_filesystem(int fd)
 {

@@ -11,12 +11,12 @@ ssize_t xread(int fd, void *buf, size_t len);
 int write_all(int fd, const void *buf, size_t len);
 int fsync_dir(const char *dir);
 int sync_filesystem(int fd);
-/* 1 where sync_filesystem() works (Linux), else 0 */
-#if defined(__linux__)
-#define HAVE_SYNC_FILESYSTEM 1
-#else
-#define HAVE_SYNC_FILESYSTEM 0
-#endif
+/*
+ * 1 when sync_filesystem() can be trusted for fd's filesystem: Linux 5.8
+ * or later (syncfs reports writeback errors since), on ext2/3/4, XFS,
+ * Btrfs or tmpfs; else 0, and the caller syncs file by file.
+ */
+int sync_filesystem_usable(int fd);
 int close_checked(int fd);
 /* Wait up to ms milliseconds for fd to be readable: 1 ready, 0 timeout, -1 error. */
 int wait_readable(int fd, int ms);
