@@ -209,7 +209,8 @@ now_ms() {
 	qmail .qmail ./md-q/
 	qmail .qmail-default ./md-d/
 	run -0 --separate-stderr deliver
-	[ "$output" = '' ] && [ "$stderr" = '' ]
+	[ "$output" = '' ]
+	[ "$stderr" = '' ]
 	stored_ok "$H/md-q" alice@example.org joe@example.com
 	[ "$(md_count "$H/md-d")" = 0 ]
 }
@@ -384,7 +385,8 @@ now_ms() {
 	qmail .qmail '# ./not-a-maildir/' '#|touch ran' '#&someone@example.net' ./Maildir/
 	run -0 deliver
 	stored_ok "$H/Maildir" alice@example.org joe@example.com
-	[ ! -e "$H/not-a-maildir" ] && [ ! -e "$H/ran" ]
+	[ ! -e "$H/not-a-maildir" ]
+	[ ! -e "$H/ran" ]
 	[ "$(queue_count)" = 0 ]
 }
 
@@ -392,7 +394,8 @@ now_ms() {
 	mkmd "$H/Maildir" "$S/abs/Maildir"
 	qmail .qmail ./Maildir/ "$S/abs/Maildir/"
 	run -0 --separate-stderr deliver
-	[ "$output" = '' ] && [ "$stderr" = '' ]
+	[ "$output" = '' ]
+	[ "$stderr" = '' ]
 	stored_ok "$H/Maildir" alice@example.org joe@example.com
 	stored_ok "$S/abs/Maildir" alice@example.org joe@example.com
 }
@@ -431,7 +434,8 @@ now_ms() {
 		{ printf 'Return-Path: <alice@example.org>\nDelivered-To: joe@example.com\n'; cat "$MSG"; echo; } >want
 		cmp want rest
 	done
-	[ ! -e "$H/mbox.lock" ] && [ ! -e "$S/abs/mbox.lock" ]
+	[ ! -e "$H/mbox.lock" ]
+	[ ! -e "$S/abs/mbox.lock" ]
 }
 
 @test "mbox: the null sender is From MAILER-DAEMON and Return-Path: <>" {
@@ -489,7 +493,8 @@ now_ms() {
 	mkmd "$H/Maildir"
 	qmail .qmail '&bob@example.net' ./Maildir/ 'carol@example.org' '&dave@example.com'
 	run -0 --separate-stderr deliver
-	[ "$output" = '' ] && [ "$stderr" = '' ]
+	[ "$output" = '' ]
+	[ "$stderr" = '' ]
 	stored_ok "$H/Maildir" alice@example.org joe@example.com
 	queued_one got.env got.msg
 	envelope_is got.env alice@example.org bob@example.net carol@example.org dave@example.com
@@ -531,7 +536,8 @@ now_ms() {
 @test "program: the raw message on stdin, no added lines, run in HOME" {
 	qmail .qmail '|cat >prog.out' '|pwd >pwd.out'
 	run -0 --separate-stderr deliver
-	[ "$output" = '' ] && [ "$stderr" = '' ]
+	[ "$output" = '' ]
+	[ "$stderr" = '' ]
 	cmp "$MSG" "$H/prog.out"
 	has "$H/pwd.out" "$H"$'\n'
 }
@@ -602,7 +608,8 @@ now_ms() {
 	qmail .qmail '|yes 2>yes.err | head -n 1 >/dev/null' '|grep "^SigIgn:" /proc/self/status >sigign.out'
 	run -0 --separate-stderr deliver
 	[ "$stderr" = '' ]
-	[ -e "$H/yes.err" ] && [ ! -s "$H/yes.err" ]
+	[ -e "$H/yes.err" ]
+	[ ! -s "$H/yes.err" ]
 	mask=$(awk '{ print $2 }' "$H/sigign.out")
 	[ $((0x$mask & (1 << 12))) = 0 ]
 }
@@ -620,7 +627,8 @@ now_ms() {
 	run -0 --separate-stderr deliver
 	[ "$stderr" = '' ]
 	[ "$(md_count "$H/Maildir")" = 0 ]
-	[ ! -e "$H/mbox" ] && [ ! -e "$H/ran" ]
+	[ ! -e "$H/mbox" ]
+	[ ! -e "$H/ran" ]
 	queued_one got.env got.msg
 	envelope_is got.env alice@example.org bob@example.net
 }
@@ -680,7 +688,8 @@ now_ms() {
 	run -0 dqx joe "$H" 'x;touch pwned' - 'x;touch pwned' 'example.com;touch pwned' '$(touch pwned)@x'
 	run -0 dqx joe "$H" 'x`touch pwned`' - 'x`touch pwned`' example.com '"a;b" | touch pwned'
 	[ -z "$(find "$S" "$T" -name pwned)" ]
-	[ ! -e /pwned ] && [ ! -e /tmp/pwned ]
+	[ ! -e /pwned ]
+	[ ! -e /tmp/pwned ]
 	# the program saw the text as it is
 	env_is LOCAL 'x`touch pwned`'
 	env_is EXT 'x`touch pwned`'
@@ -955,7 +964,8 @@ EOF
 	run -111 --separate-stderr deliver
 	t1=$(now_ms)
 	[ "$stderr" = 'dotqmail-exec: fatal: mbox ./mbox: lock ./mbox.lock: Resource temporarily unavailable' ]
-	[ $((t1 - t0)) -ge 29000 ] && [ $((t1 - t0)) -lt 60000 ]
+	[ $((t1 - t0)) -ge 29000 ]
+	[ $((t1 - t0)) -lt 60000 ]
 	has "$H/mbox" $'old\n'
 	[ -e "$H/mbox.lock" ]
 }
@@ -980,7 +990,8 @@ EOF
 	wait "$HOLDER" || :
 	HOLDER=
 	[ "$stderr" = 'dotqmail-exec: fatal: mbox ./mbox: lock: Interrupted system call' ]
-	[ $((t1 - t0)) -ge 29000 ] && [ $((t1 - t0)) -lt 45000 ]
+	[ $((t1 - t0)) -ge 29000 ]
+	[ $((t1 - t0)) -lt 45000 ]
 	has "$H/mbox" $'old\n'
 	[ ! -e "$H/mbox.lock" ]
 }

@@ -17,7 +17,8 @@ load helpers/common
 @test "an empty file and a large file" {
 	mkdir d
 	test-atomic write "$T/d/empty" </dev/null
-	[ -f d/empty ] && [ ! -s d/empty ]
+	[ -f d/empty ]
+	[ ! -s d/empty ]
 	head -c 3000000 /dev/urandom >want
 	test-atomic write "$T/d/big" <want
 	cmp want d/big
@@ -78,7 +79,8 @@ exec test-atomic write d/f <want'
 	run -1 --separate-stderr test-atomic write "$T/d/f" <<<'data'
 	[[ "$stderr" == 'test-atomic: 21 '* ]]
 	[ "$(ls -A d)" = f ]
-	[ -d d/f ] && [ -z "$(ls -A d/f)" ]
+	[ -d d/f ]
+	[ -z "$(ls -A d/f)" ]
 }
 
 @test "a path too long for the temporary name fails cleanly" {

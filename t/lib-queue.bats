@@ -33,10 +33,12 @@ qfile() {
 	[ "$(ls q/state | sort | tr -d '\n')" = "$want" ]
 	[ "$(find q/mess -mindepth 1 -type d | wc -l)" -eq 32 ]
 	[ "$(find q/state -mindepth 1 -type d | wc -l)" -eq 32 ]
-	[ -z "$(ls -A q/tmp)" ] && [ -z "$(ls -A q/new)" ]
+	[ -z "$(ls -A q/tmp)" ]
+	[ -z "$(ls -A q/new)" ]
 	[ "$(ls -A q/lock | tr '\n' ' ')" = 'inflow trigger ' ]
 	[ -p q/lock/trigger ]
-	[ -f q/lock/inflow ] && [ ! -s q/lock/inflow ]
+	[ -f q/lock/inflow ]
+	[ ! -s q/lock/inflow ]
 	# time 0: no mark, so a fresh queue never holds smtp-accept back
 	[ "$(stat -c %Y q/lock/inflow)" = 0 ]
 }

@@ -82,7 +82,8 @@ for k in range(0, len(data), 7000):
 	[[ "$name" =~ ^([0-9]+)\.M([0-9]+)P([0-9]+)_R([0-9a-f]{12})\.(.+)$ ]]
 	t=${BASH_REMATCH[1]} usec=${BASH_REMATCH[2]} host=${BASH_REMATCH[5]}
 	now=$(date +%s)
-	[ "$t" -le "$now" ] && [ "$t" -ge $((now - 60)) ]
+	[ "$t" -le "$now" ]
+	[ "$t" -ge $((now - 60)) ]
 	[ "$usec" -lt 1000000 ]
 	want=$(hostname | sed 's|/|\\057|g; s|:|\\072|g')
 	[ "$host" = "$want" ]

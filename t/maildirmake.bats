@@ -43,7 +43,9 @@ mode() { stat -c %a "$1"; }
 @test "an existing directory without the subdirectories is completed" {
 	mkdir -p half/new
 	run -0 maildirmake half
-	[ -d half/cur ] && [ -d half/new ] && [ -d half/tmp ]
+	[ -d half/cur ]
+	[ -d half/new ]
+	[ -d half/tmp ]
 }
 
 @test "DIR is a file: exit 100, the file unchanged" {
@@ -74,5 +76,7 @@ mode() { stat -c %a "$1"; }
 	[ "$stderr" = 'maildirmake: fatal: usage: maildirmake DIR' ]
 	run -100 maildirmake a b
 	run -100 maildirmake -v
-	[ ! -e a ] && [ ! -e b ] && [ ! -e -v ]
+	[ ! -e a ]
+	[ ! -e b ]
+	[ ! -e -v ]
 }

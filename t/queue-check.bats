@@ -276,7 +276,8 @@ C=1764074002.aaaaaaaaaaaaaaaa
 	dry_changes_nothing 'damage: lock/inflow is missing'
 	run -0 queue-check
 	[ "$output" = 'repaired: lock/inflow was missing: made' ]
-	[ -f "$Q/lock/inflow" ] && [ ! -s "$Q/lock/inflow" ]
+	[ -f "$Q/lock/inflow" ]
+	[ ! -s "$Q/lock/inflow" ]
 	[ "$(stat -c %Y "$Q/lock/inflow")" = 0 ]
 	clean_again
 }

@@ -84,7 +84,8 @@ nothing_queued() {
 	[ "$(sed -n 2p hdr)" = "id $ID" ]
 	t=$(sed -n 3p hdr)
 	t=${t#time }
-	[ "$t" -ge "$before" ] && [ "$t" -le "$after" ]
+	[ "$t" -ge "$before" ]
+	[ "$t" -le "$after" ]
 }
 
 @test "the message is kept byte for byte: NULs, CRLF, 8-bit, no final newline" {
@@ -319,7 +320,8 @@ for b in data:
 @test "a queue directory without VERSION is not a queue: exit 61" {
 	mkdir -p other/queue/tmp other/queue/new
 	VDMAIL_ROOT=$T/other run -61 qi msg env0
-	[ -z "$(ls -A other/queue/new)" ] && [ -z "$(ls -A other/queue/tmp)" ]
+	[ -z "$(ls -A other/queue/new)" ]
+	[ -z "$(ls -A other/queue/tmp)" ]
 }
 
 @test "an extra argument: usage, exit 100, nothing queued" {

@@ -117,7 +117,8 @@ rcpt_session() {
 	local pad510 pad511
 	pad510=$(printf 'NOOP %505s' x)
 	pad511=$(printf 'NOOP %506s' x)
-	[ "${#pad510}" = 510 ] && [ "${#pad511}" = 511 ]
+	[ "${#pad510}" = 510 ]
+	[ "${#pad511}" = 511 ]
 	session "$pad510" "$pad511" NOOP
 	{
 		printf '%sx\n' "$pad510"	# 512 with a bare LF: taken

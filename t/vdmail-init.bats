@@ -81,7 +81,8 @@ refused() {
 	[ "$(find "$Q/mess" -mindepth 1 -maxdepth 1 -type d | wc -l)" = 32 ]
 	[ "$(find "$Q/state" -mindepth 1 -maxdepth 1 -type d | wc -l)" = 32 ]
 	[ -p "$Q/lock/trigger" ]
-	[ -f "$Q/lock/inflow" ] && [ ! -s "$Q/lock/inflow" ]
+	[ -f "$Q/lock/inflow" ]
+	[ ! -s "$Q/lock/inflow" ]
 	[ "$(find "$Q" -type f | wc -l)" = 2 ]
 }
 
