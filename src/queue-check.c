@@ -297,10 +297,8 @@ main(int argc, char **argv)
 
 		if (errno != ENOENT)
 			die_sys(QEXIT_TEMP, "stat lock/inflow");
-		if (dry || (ifd = open("lock/inflow", O_WRONLY | O_CREAT |
-		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) == -1 ||
-		    futimens(ifd, (const struct timespec[2]){ { 0, 0 },
-		    { 0, 0 } }) == -1 || close(ifd) == -1)
+		if (dry || (ifd = queue_inflow_open("lock/inflow")) == -1 ||
+		    close(ifd) == -1)
 			finding(0, "lock/inflow is missing");
 		else
 			finding(1, "lock/inflow was missing: made");

@@ -729,16 +729,21 @@ route_files_check(void)
 {
 	static const char *const sub[] = { "control/locals",
 	    "control/virtualdomains", "users/assign" };
+	static char path[4][PATH_BYTES_MAX];
 	static struct stat last[4];
-	char path[PATH_BYTES_MAX];
 	int changed = 0;
 
+	if (path[3][0] == '\0') {
+		/* once: this runs before every scheduling round */
+		for (size_t i = 0; i < 3; i++)
+			if (root_path(path[i], sizeof path[i], sub[i]) == -1)
+				path[i][0] = '\0';
+		snprintf(path[3], sizeof path[3], "/etc/passwd");
+	}
 	for (size_t i = 0; i < 4; i++) {
 		struct stat st;
 
-		memset(&st, 0, sizeof st);
-		if (i < 3 ? root_path(path, sizeof path, sub[i]) == 0 &&
-		    stat(path, &st) == -1 : stat("/etc/passwd", &st) == -1)
+		if (path[i][0] == '\0' || stat(path[i], &st) == -1)
 			memset(&st, 0, sizeof st);
 		if (st.st_ino != last[i].st_ino || st.st_dev != last[i].st_dev ||
 		    st.st_size != last[i].st_size ||
@@ -1327,19 +1332,7 @@ next_ready(void)
 static void
 inflow_open(void)
 {
-	struct stat st;
-
-	/* non-blocking: a FIFO put in its place must not hang us */
-	inflow_fd = open("lock/inflow", O_WRONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK);
-	if (inflow_fd == -1 && errno == ENOENT)
-		inflow_fd = open("lock/inflow", O_WRONLY | O_CREAT | O_EXCL |
-		    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
-	if (inflow_fd != -1 && (fstat(inflow_fd, &st) == -1 ||
-	    !S_ISREG(st.st_mode))) {
-		close(inflow_fd);
-		inflow_fd = -1;
-	}
+	inflow_fd = queue_inflow_open("lock/inflow");
 	if (inflow_fd == -1)
 		logmsg("warning", NULL, "reason", "cannot open lock/inflow: "
 		    "SMTP input is not slowed when the queue is behind",
@@ -1349,13 +1342,12 @@ inflow_open(void)
 static void
 inflow_set(int on)
 {
-	static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
 	time_t now = time(NULL);
 
 	if (inflow_fd == -1 || (on && inflow_on && now == inflow_touched) ||
 	    (!on && !inflow_on))
 		return;
-	if (futimens(inflow_fd, on ? NULL : zero) == -1) {
+	if (queue_inflow_mark(inflow_fd, on) == -1) {
 		logmsg("warning", NULL, "reason", "cannot set lock/inflow's time",
 		    NULL, NULL);
 		close(inflow_fd);

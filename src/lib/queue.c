@@ -166,6 +166,45 @@ ioerr:
 }
 
 int
+queue_inflow_mark(int fd, int on)
+{
+	static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
+
+	return futimens(fd, on ? NULL : zero);
+}
+
+int
+queue_inflow_open(const char *path)
+{
+	struct stat st;
+	int fd, e;
+
+	/* non-blocking: a FIFO put in its place must not hang anyone */
+	fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		/* made with time 0: a fresh mtime would hold smtp-accept */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC, 0644);
+		if (fd != -1 && queue_inflow_mark(fd, 0) == -1)
+			goto fail;
+	}
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int
 queue_make(const char *dir)
 {
 	static const char *const sub[] = { "tmp", "new", "mess", "state",
@@ -203,12 +242,9 @@ queue_make(const char *dir)
 	if (n < 0 || (size_t)n >= sizeof path)
 		return errno = ENAMETOOLONG, -1;
 	{
-		/* time 0: no mark (a fresh mtime would hold smtp-accept back) */
-		static const struct timespec zero[2] = { { 0, 0 }, { 0, 0 } };
-		int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-		    O_NONBLOCK, 0644);
+		int fd = queue_inflow_open(path);
 
-		if (fd == -1 || futimens(fd, zero) == -1 || close(fd) == -1)
+		if (fd == -1 || close(fd) == -1)
 			return -1;
 	}
 	n = snprintf(path, sizeof path, "%s/VERSION", dir);

@@ -51,5 +51,14 @@ int queue_file_check(const char *path, struct queue_header *h,
     const char **why);
 /* Make the queue's directories under dir (the queue itself); 0 or -1. */
 int queue_make(const char *dir);
+/*
+ * lock/inflow, queue-run's mark that it is behind: its mtime, fresh while
+ * it is, 0 for no mark.  queue_inflow_open() opens path for writing
+ * without blocking or following a link, making it (time 0) when it is
+ * missing; it must be a regular file.  A descriptor, or -1 with errno.
+ * queue_inflow_mark() sets the mark (now) or clears it (0): 0 or -1.
+ */
+int queue_inflow_open(const char *path);
+int queue_inflow_mark(int fd, int on);
 
 #endif
