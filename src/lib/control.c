@@ -101,7 +101,7 @@ static int
 slurp(const char *path, char **data, size_t *len)
 {
 	struct stat st;
-	int fd, e;
+	int fd;
 
 	*data = NULL;
 	*len = 0;
@@ -123,10 +123,7 @@ slurp(const char *path, char **data, size_t *len)
 	close(fd);
 	return 1;
 fail:
-	e = errno;
-	close(fd);
-	errno = e;
-	return -1;
+	return close_failed(fd);
 }
 
 int

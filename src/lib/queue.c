@@ -177,7 +177,7 @@ int
 queue_inflow_open(const char *path)
 {
 	struct stat st;
-	int fd, e;
+	int fd;
 
 	/* non-blocking: a FIFO put in its place must not hang anyone */
 	fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -198,10 +198,7 @@ queue_inflow_open(const char *path)
 	}
 	return fd;
 fail:
-	e = errno;
-	close(fd);
-	errno = e;
-	return -1;
+	return close_failed(fd);
 }
 
 int

@@ -150,7 +150,7 @@ seekable_stdin(off_t *base, long long *size, const char **what)
 {
 	char path[] = "/tmp/vdmail-stdin.XXXXXX", buf[65536];
 	struct stat st;
-	int fd, e;
+	int fd;
 
 	*what = "stdin";
 	if (fstat(0, &st) == -1)
@@ -183,7 +183,14 @@ seekable_stdin(off_t *base, long long *size, const char **what)
 	*base = 0;
 	return 0;
 fail:
-	e = errno;
+	return close_failed(fd);
+}
+
+int
+close_failed(int fd)
+{
+	int e = errno;
+
 	close(fd);
 	errno = e;
 	return -1;

@@ -18,6 +18,8 @@ int sync_filesystem(int fd);
  */
 int sync_filesystem_usable(int fd);
 int close_checked(int fd);
+/* Close fd on a way out after a failure: errno kept, always -1. */
+int close_failed(int fd);
 /* Wait up to ms milliseconds for fd to be readable: 1 ready, 0 timeout, -1 error. */
 int wait_readable(int fd, int ms);
 
