@@ -89,6 +89,10 @@ struct msg {
 	char **reason;
 	off_t msgoff;
 	int dirty;			/* state lines written, not yet synced */
+	char *held;			/* state lines not yet written */
+	size_t heldlen;
+	time_t held_since;
+	struct msg *hnext, **hprev;	/* on the held list while held */
 	struct lroute **lr;		/* each recipient's local route, or NULL */
 	int bad;			/* load() failed: to be forgotten */
 };
@@ -138,6 +142,7 @@ static struct msg *hot, *hot_tail;	/* arrived while running: first */
 static struct msg *cold, *cold_tail;	/* backlog and due retries */
 static size_t nmsgs;
 static size_t nready;			/* on the hot and cold lists */
+static struct msg *held;		/* messages with marks in memory */
 static time_t started;			/* when we started */
 
 /* Inflow control: lock/inflow's mtime says "behind" to smtp-accept. */
@@ -404,28 +409,82 @@ load(struct msg *m)
 }
 
 /*
- * Append one line to state/B/ID.  Not synced here: the marks of a round
- * are synced once, by sync_state(), when the message must wait for
- * another round; a message that ends in this round is removed instead.
- * A crash before that sync loses at most this round's marks, and those
- * recipients get the message again: at least once, never lost.
+ * The marks of a round are held in memory and written to state/B/ID only
+ * when the message must wait for another round (then synced once, by
+ * sync_state()), when they have been held for HOLD_SECONDS, or when we
+ * stop; a message that ends in the round it began is removed and never
+ * has a state file.  A crash loses at most the marks not yet on disk,
+ * and those recipients get the message again: at least once, never lost.
  */
-static int
-record(struct msg *m, const char *line)
+enum { HOLD_SECONDS = 1, HOLD_BYTES_MAX = 64 * 1024 };
+
+static void
+unhold(struct msg *m)
+{
+	if (m->hprev == NULL)
+		return;
+	*m->hprev = m->hnext;
+	if (m->hnext != NULL)
+		m->hnext->hprev = m->hprev;
+	m->hnext = NULL;
+	m->hprev = NULL;
+	free(m->held);
+	m->held = NULL;
+	m->heldlen = 0;
+}
+
+/* Append the held marks to state/B/ID (not synced). */
+static void
+write_marks(struct msg *m)
 {
 	char path[128];
 	int fd;
 
+	if (m->heldlen == 0)
+		return;
 	mess_path(path, sizeof path, "state", m->id);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd == -1)
-		return -1;
-	if (write_all(fd, line, strlen(line)) == -1) {
-		close(fd);
-		return -1;
+	if (fd == -1 || write_all(fd, m->held, m->heldlen) == -1 ||
+	    close_checked(fd) == -1) {
+		logmsg("warning", m, "reason", "cannot record state: "
+		    "some deliveries may be repeated", NULL, NULL);
+		if (fd != -1)
+			close(fd);
+	} else {
+		m->dirty = 1;
 	}
-	m->dirty = 1;
-	return close_checked(fd);
+	unhold(m);
+}
+
+static void
+record(struct msg *m, const char *line)
+{
+	size_t n = strlen(line);
+
+	if (m->heldlen + n > HOLD_BYTES_MAX)
+		write_marks(m);
+	m->held = xrealloc(m->held, m->heldlen + n);
+	memcpy(m->held + m->heldlen, line, n);
+	if (m->heldlen == 0) {
+		m->held_since = time(NULL);
+		m->hnext = held;
+		if (held != NULL)
+			held->hprev = &m->hnext;
+		m->hprev = &held;
+		held = m;
+	}
+	m->heldlen += n;
+}
+
+/* Write the marks held for HOLD_SECONDS or longer. */
+static void
+write_old_marks(time_t now)
+{
+	for (struct msg *m = held, *next; m != NULL; m = next) {
+		next = m->hnext;
+		if (now - m->held_since >= HOLD_SECONDS)
+			write_marks(m);
+	}
 }
 
 /* Make the round's marks durable (one fdatasync for all of them). */
@@ -435,6 +494,7 @@ sync_state(struct msg *m)
 	char path[128];
 	int fd;
 
+	write_marks(m);
 	if (!m->dirty)
 		return;
 	mess_path(path, sizeof path, "state", m->id);
@@ -460,9 +520,7 @@ record_result(struct msg *m, size_t idx, char kind, const char *reason)
 	else
 		snprintf(line, sizeof line, "t %zu %u %s\n", idx,
 		    m->attempts + 1, reason);
-	if (record(m, line) == -1)
-		logmsg("warning", m, "reason", "cannot record state: will retry",
-		    NULL, NULL);
+	record(m, line);
 }
 
 /* --- the end of a message --- */
@@ -479,6 +537,7 @@ all_final(const struct msg *m)
 static void
 forget(struct msg *m)
 {
+	unhold(m);		/* removed or left alone: nothing to write */
 	unload(m);
 	free(m);
 	nmsgs--;
@@ -1499,6 +1558,8 @@ main(int argc, char **argv)
 		else if ((hot != NULL || cold != NULL) && !stalled &&
 		    (nlocal < conc_local || nremote < conc_remote))
 			timeout = 0;
+		if (held != NULL && timeout > HOLD_SECONDS * 1000)
+			timeout = HOLD_SECONDS * 1000;
 		pf = xrealloc(NULL, (njobs + 2) * sizeof *pf);
 		pf[np].fd = selfpipe[0];
 		pf[np++].events = POLLIN;
@@ -1547,6 +1608,7 @@ main(int argc, char **argv)
 				k++;
 		}
 		now = time(NULL);
+		write_old_marks(now);
 		if ((woke_trigger || now - last_scan >= SCAN_SECONDS) &&
 		    !got_term) {
 			read_control();
@@ -1554,6 +1616,8 @@ main(int argc, char **argv)
 			last_scan = now;
 		}
 	}
+	while (held != NULL)
+		sync_state(held);	/* rounds cut short by the stop */
 	inflow_set(0);
 	logmsg("stop", NULL, "messages", nmsgs ? "left" : "none", NULL, NULL);
 	if (trigger_wfd != -1)

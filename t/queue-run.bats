@@ -406,6 +406,54 @@ header() {
 	queue_empty
 }
 
+@test "a message whose recipients all end in their first round never has a state file; one that waits has" {
+	strace -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
+	users 3 './Maildir/'
+	for k in 1 2 3; do
+		as_sandbox maildirmake "$S/home/u$k/Maildir"
+	done
+	dot_qmail later '|exit 111'
+	sandbox_spawn "$QR_LOG" "$QR_ERR" strace -qq -e trace=openat,open,creat \
+	    -o "$S/trace" queue-run
+	QR_PID=$SPAWNED_PID
+	wait_log '^event=start$'
+	inject sender@abc.com u1@abc.com u2@abc.com u3@abc.com
+	wait_log '^event=done ' 1
+	for k in 1 2 3; do
+		[ "$(maildir_count "$S/home/u$k/Maildir")" = 1 ]
+	done
+	# the witness: a message that must wait writes its state file
+	inject sender@abc.com u1@abc.com later@abc.com
+	wait_log '^event=deferred ' 1
+	wait_file "$(state_file "$(log_ids '^event=deferred ')")"
+	kill -TERM "$(pgrep -P "$QR_PID" -x queue-run)"
+	qr_stop
+	first=$(log_ids '^event=done ')
+	[ -n "$first" ]
+	if grep -E "state/./$first\".*O_(WRONLY|RDWR|CREAT)" "$S/trace"; then return 1; fi
+	grep -qE "state/./$(log_ids '^event=deferred ')\".*O_CREAT" "$S/trace"
+}
+
+@test "marks held for a second are written while the round goes on" {
+	users 2 './Maildir/'
+	as_sandbox maildirmake "$S/home/u1/Maildir"
+	printf '%s\n' '|sleep 4' | sandbox_write "$S/home/u2/.qmail"
+	qr_start
+	inject sender@abc.com u1@abc.com u2@abc.com
+	wait_log '^event=delivered .* rcpt=u1@abc.com$'
+	id=$(log_ids '^event=new ')
+	for ((i = 0; i < 30; i++)); do
+		[ ! -s "$(state_file "$id")" ] || break
+		sleep 0.1
+	done
+	# on disk while u2's delivery still runs
+	[ "$(cat "$(state_file "$id")")" = 'd 0' ]
+	[ "$(log_count '^event=delivered ')" = 1 ]
+	wait_log "^event=done msg=$id$"
+	[ ! -e "$(state_file "$id")" ]
+	queue_empty
+}
+
 @test "a message file shorter than its header says (a crash before queue-inject's sync) is never delivered" {
 	inject sender@abc.com abc@abc.com
 	f=$(ls "$Q"/new/*)
