@@ -63,9 +63,18 @@ static char *fwd[FORWARDS_MAX];
 static size_t nfwd;
 
 
-/* Loops: our own Delivered-To line, or too many hops.  Permanent. */
-static void
-check_loops(void)
+static const char LOOP_OWN[] = "This message is looping: it already has my "
+    "Delivered-To line. (#5.4.6)";
+static const char LOOP_HOPS[] = "This message is looping: it has too many "
+    "Received or Delivered-To lines. (#5.4.6)";
+
+/*
+ * Loops: our own Delivered-To line, or too many hops, in the message on
+ * msgfd from base.  NULL (none), the reason (permanent), or NULL with
+ * *err set when the message cannot be read.
+ */
+static const char *
+loop_reason(int msgfd, int *err)
 {
 	char buf[65536], line[1024];
 	size_t ln = 0, total = 0, want = strlen(recipient);
@@ -73,13 +82,16 @@ check_loops(void)
 	unsigned hops = 0;
 	int bol = 1, toolong = 0;
 
+	*err = 0;
 	for (;;) {
-		ssize_t r = pread(0, buf, sizeof buf, off);
+		ssize_t r = pread(msgfd, buf, sizeof buf, off);
 
-		if (r < 0)
-			die_sys(QEXIT_TEMP, "read message");
+		if (r < 0) {
+			*err = errno;
+			return NULL;
+		}
 		if (r == 0)
-			return;
+			return NULL;
 		off += r;
 		for (ssize_t i = 0; i < r; i++) {
 			char c = buf[i];
@@ -93,7 +105,7 @@ check_loops(void)
 				continue;
 			}
 			if (bol)
-				return;		/* the blank line ends the header */
+				return NULL;	/* the blank line ends the header */
 			line[ln] = '\0';
 			if (strncasecmp(line, "received:", 9) == 0)
 				hops++;
@@ -105,18 +117,32 @@ check_loops(void)
 					v++;
 				if (!toolong && strlen(v) == want &&
 				    strcasecmp(v, recipient) == 0)
-					die(QEXIT_PERM, "This message is looping: it already has my Delivered-To line. (#5.4.6)");
+					return LOOP_OWN;
 			}
 			if (hops >= HOPS_MAX)
-				die(QEXIT_PERM, "This message is looping: it has too many Received or Delivered-To lines. (#5.4.6)");
+				return LOOP_HOPS;
 			ln = 0;
 			toolong = 0;
 			bol = 1;
 		}
 		total += (size_t)r;
 		if (total > HEADER_SCAN_MAX)
-			return;
+			return NULL;
 	}
+}
+
+static void
+check_loops(void)
+{
+	int err;
+	const char *why = loop_reason(0, &err);
+
+	if (err != 0) {
+		errno = err;
+		die_sys(QEXIT_TEMP, "read message");
+	}
+	if (why != NULL)
+		die(QEXIT_PERM, "%s", why);
 }
 
 static void
@@ -547,14 +573,21 @@ set_lines(void)
 		    domain);
 }
 
+/* Are one recipient's arguments within bounds? */
+static int
+args_ok(void)
+{
+	return home[0] == '/' && strlen(dash) <= 1 &&
+	    strlen(local) <= ADDR_BYTES_MAX && strlen(ext) <= ADDR_BYTES_MAX &&
+	    strlen(sender) <= ADDR_BYTES_MAX &&
+	    strlen(domain) <= DOMAIN_BYTES_MAX;
+}
+
 /* Bounds on one recipient's arguments: 0, or exit 100. */
 static void
 check_args(void)
 {
-	if (home[0] != '/' || strlen(dash) > 1 ||
-	    strlen(local) > ADDR_BYTES_MAX || strlen(ext) > ADDR_BYTES_MAX ||
-	    strlen(sender) > ADDR_BYTES_MAX ||
-	    strlen(domain) > DOMAIN_BYTES_MAX)
+	if (!args_ok())
 		die(QEXIT_PERM, "malformed arguments");
 }
 
@@ -791,11 +824,155 @@ commit_prepared(struct prepared *pr)
 	return 0;
 }
 
+/* Append a prepared file's two paths to pr (maildir_prepare_with). */
+static int
+prepare_into(void *arg, const char *tmp, const char *new)
+{
+	struct prepared *pr = arg;
+	size_t tl = strlen(tmp) + 1, nl = strlen(new) + 1;
+	char *nb;
+
+	if (pr->len + tl + nl > PREPARED_BYTES_MAX) {
+		pr->overflow = 1;
+		errno = EFBIG;
+		return -1;
+	}
+	nb = realloc(pr->buf, pr->len + tl + nl);
+	if (nb == NULL)
+		return -1;
+	memcpy(nb + pr->len, tmp, tl);
+	memcpy(nb + pr->len + tl, new, nl);
+	pr->buf = nb;
+	pr->len += tl + nl;
+	return 0;
+}
+
+static int paternal = 1;	/* control/paternalism, read once for -m */
+
+/* A .qmail file (or control/defaultdelivery) read without dying: NULL
+ * for anything out of the ordinary. */
+static char *
+read_quietly(const char *path, size_t *len)
+{
+	struct stat st;
+	char *data;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1)
+		return NULL;
+	if (fstat(fd, &st) == -1 || (paternal && (st.st_mode & 022) != 0) ||
+	    st.st_size > DOTQMAIL_BYTES_MAX ||
+	    read_whole(fd, (size_t)st.st_size, &data, len) == -1) {
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	return data;
+}
+
+/* The delivery lines of the address in local..domain, as deliver() finds
+ * them, or NULL where deliver() would have more to say. */
+static char *
+lines_quietly(size_t *len)
+{
+	char path[PATH_BYTES_MAX], *data;
+	long def;
+	int r = dotqmail_find(home, dash, ext, path, sizeof path, &def);
+
+	if (r == DOTQMAIL_FOUND) {
+		data = read_quietly(path, len);
+		if (data == NULL || *len > 0)
+			return data;
+		free(data);	/* empty: as if there were none */
+	} else if (r != DOTQMAIL_NONE || ext[0] != '\0') {
+		return NULL;
+	}
+	if (root_path(path, sizeof path, "control/defaultdelivery") == -1)
+		return NULL;
+	if (access(path, F_OK) == 0)
+		return read_quietly(path, len);
+	if (errno != ENOENT || (data = strdup("./Maildir/\n")) == NULL)
+		return NULL;
+	*len = strlen(data);
+	return data;
+}
+
+/*
+ * Deliver tuple i here, without a child, when its delivery lines are all
+ * Maildir lines (-m's group mode): 0, with its code and reason in *code
+ * and report and its prepared files in pr; or -1, nothing done, when it
+ * needs a child of its own: any other line, or anything out of the
+ * ordinary, which the child then meets and reports as deliver() does.
+ */
+static int
+deliver_inline(size_t i, int *code, char *report, struct prepared *pr)
+{
+	char **t = tuples + TUPLE * i;
+	char prefix[sizeof rpline + sizeof dtline], *data, *p, *end;
+	const char *why;
+	size_t len;
+	int fd = atoi(t[0]), err;
+
+	base = bases[i];
+	sender = t[1];
+	local = t[2];
+	dash = t[3];
+	ext = t[4];
+	domain = t[5];
+	if (!args_ok())
+		return -1;
+	set_lines();
+	why = loop_reason(fd, &err);
+	if (err != 0)
+		return -1;
+	*code = QEXIT_OK;
+	if (why != NULL) {
+		*code = QEXIT_PERM;
+		snprintf(report, REPORT_BYTES + 1, "%s", why);
+		return 0;
+	}
+	data = lines_quietly(&len);
+	if (data == NULL)
+		return -1;
+	if (!only_maildirs(data, len)) {
+		free(data);
+		return -1;
+	}
+	snprintf(prefix, sizeof prefix, "%s%s", rpline, dtline);
+	maildir_prepare_with(prepare_into, pr);
+	for (p = data, end = data + len; p < end;) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *line = p, *e = nl != NULL ? nl : end;
+
+		p = nl != NULL ? nl + 1 : end;
+		*e = '\0';
+		while (e > line && (e[-1] == ' ' || e[-1] == '\t' ||
+		    e[-1] == '\r'))
+			*--e = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		if (maildir_store(line, prefix, strlen(prefix), fd, base, 0,
+		    NULL) != MAILDIR_OK) {
+			*code = QEXIT_TEMP;
+			if (pr->overflow)
+				snprintf(report, REPORT_BYTES + 1, "too many "
+				    "Maildir lines for one run (#4.3.0)");
+			else
+				snprintf(report, REPORT_BYTES + 1,
+				    "maildir %s: %s", line, strerror(errno));
+			break;
+		}
+	}
+	maildir_prepare_with(NULL, NULL);
+	free(data);
+	return 0;
+}
+
 /*
  * -m: the addresses but the last each reported on stdout as "N TAB CODE
  * TAB reason" (N from 1); the last one's result is our exit code and
  * stderr, as in the one-address form.  Each is delivered by a child of
- * ours.
+ * ours, but for Maildir-only deliveries in group mode (deliver_inline).
  *
  * Where the system can sync a whole filesystem (group commit), the
  * Maildirs on HOME's filesystem are served by two syncs for the whole
@@ -815,6 +992,7 @@ deliver_many(size_t n)
 	struct prepared *prep = calloc(n, sizeof *prep);
 	size_t forked = n - 1;
 	struct stat hs;
+	int inline_ok = 0;
 
 	if (null == -1)
 		die_sys(QEXIT_TEMP, "open /dev/null");
@@ -825,16 +1003,27 @@ deliver_many(size_t n)
 		hfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (hfd != -1 && sync_filesystem_usable(hfd) &&
 		    fstat(hfd, &hs) == 0 && chdir(home) == 0) {
+			unsigned long on = 1;
+
 			maildir_defer_sync(hs.st_dev);
 			forked = n;
+			/* Maildir-only deliveries need no child: not where the
+			 * home itself is refused (the child says why) */
+			if (control_ulong("paternalism", &on, 1) >= 0) {
+				paternal = on != 0;
+				inline_ok = !paternal || (hs.st_mode & 022) == 0;
+			}
 		} else if (hfd != -1) {
 			close(hfd);
 			hfd = -1;
 		}
 	}
 	for (size_t i = 0; i < forked; i++) {
-		deliver_child(i, null, &codes[i],
-		    reports + i * (REPORT_BYTES + 1), hfd != -1 ? &prep[i] : NULL);
+		if (!inline_ok || deliver_inline(i, &codes[i],
+		    reports + i * (REPORT_BYTES + 1), &prep[i]) == -1)
+			deliver_child(i, null, &codes[i],
+			    reports + i * (REPORT_BYTES + 1),
+			    hfd != -1 ? &prep[i] : NULL);
 		if (codes[i] != QEXIT_OK)
 			discard(&prep[i]);
 	}

@@ -1165,6 +1165,42 @@ EOF
 	[ "$(grep -c ' syncfs(' "$S/trace1")" = 0 ]
 }
 
+@test "-m: Maildir-only deliveries are made without a child; a program line, a loop or a missing Maildir still get their own result" {
+	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
+	qmail .qmail-a './Maildir/'
+	qmail .qmail-b './Maildir2/' './Maildir/'
+	qmail .qmail-c './nowhere/'
+	qmail .qmail-p '|cat >/dev/null'
+	mkmd "$H/Maildir" "$H/Maildir2"
+	own
+	as_sandbox strace -f -qq -e trace=fork,vfork,clone,clone3 -o "$S/trace" \
+	    dotqmail-exec -m joe "$H" 0 alice@example.org joe-a - a example.com \
+	    0 alice@example.org joe-b - b example.com <"$MSG" >"$T/out"
+	[ "$(cat "$T/out")" = $'1\t0\t' ]
+	[ "$(ls "$H/Maildir/new" | wc -l)" = 2 ]
+	[ "$(ls "$H/Maildir2/new" | wc -l)" = 1 ]
+	# no process made at all
+	[ "$(grep -cE ' (fork|vfork|clone|clone3)\(' "$S/trace")" = 0 ]
+	grep -q '^Delivered-To: joe-b@example.com$' "$H/Maildir2/new/"*
+	# a missing Maildir and a looping message: their own codes and
+	# reasons; the program line in a child of its own
+	{ echo 'Delivered-To: joe-a@example.com'; cat "$MSG"; } >"$S/loop"
+	as_sandbox strace -f -qq -e trace=fork,vfork,clone,clone3 -o "$S/trace2" \
+	    dotqmail-exec -m joe "$H" 0 alice@example.org joe-c - c example.com \
+	    3 alice@example.org joe-a - a example.com \
+	    0 alice@example.org joe-p - p example.com \
+	    0 alice@example.org joe-a - a example.com <"$MSG" 3<"$S/loop" >"$T/out2" 2>"$T/err2"
+	[ "$(sed -n 1p "$T/out2")" = $'1\t111\tmaildir ./nowhere/: No such file or directory' ]
+	[ "$(sed -n 2p "$T/out2")" = $'2\t100\tThis message is looping: it already has my Delivered-To line. (#5.4.6)' ]
+	[ "$(sed -n 3p "$T/out2")" = $'3\t0\t' ]
+	[ ! -s "$T/err2" ]
+	[ "$(ls "$H/Maildir/new" | wc -l)" = 3 ]
+	[ -z "$(find "$H/Maildir/tmp" "$H/Maildir2/tmp" -type f)" ]
+	# dotqmail-exec made one child: the program's delivery
+	parent=$(head -n 1 "$S/trace2" | cut -d' ' -f1)
+	[ "$(grep -cE "^$parent (fork|vfork|clone|clone3)\(" "$S/trace2")" = 1 ]
+}
+
 @test "-m: several messages on several descriptors, each with its sender; a program sees only its own message" {
 	qmail .qmail-a './Maildir/'
 	qmail .qmail-p '|{ echo "sender=$SENDER"; cat; } >"$HOME/seen.$$"; for f in /proc/$$/fd/*; do echo "${f##*/} $(readlink "$f")"; done >"$HOME/fds.$$"; exit 0'

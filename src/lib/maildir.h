@@ -46,6 +46,13 @@ void maildir_defer_sync(dev_t dev);
  * is in new/ before its data is on disk.  -1 turns it off.
  */
 void maildir_prepare_to(int fd);
+/*
+ * The same with the two paths handed to fn(arg, TMP, NEW) in this
+ * process; fn returns 0, or -1 (errno set) to fail that delivery, whose
+ * TMP is then removed.  NULL turns it off.
+ */
+void maildir_prepare_with(int (*fn)(void *, const char *, const char *),
+    void *arg);
 /* Link tmp to new, then remove tmp: 0, or -1 with errno. */
 int maildir_commit(const char *tmp, const char *new);
 
