@@ -21,6 +21,7 @@
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -500,7 +501,6 @@ smtp_rcpt(const char *arg)
 /* The message as it streams to queue-inject. */
 struct data {
 	int fd;			/* the message pipe; -1 once it failed */
-	char buf[PIPE_BUF_BYTES];
 	size_t len;
 	unsigned long long bytes;
 	int toobig, nul;
@@ -508,6 +508,7 @@ struct data {
 	int in_header, bol;
 	char head[16];
 	size_t headlen;
+	char buf[PIPE_BUF_BYTES];	/* last: not cleared for each message */
 };
 
 static void
@@ -720,7 +721,8 @@ smtp_data(void)
 		reply("451 4.3.0 unable to start the queue; try again later");
 		return;
 	}
-	memset(&d, 0, sizeof d);
+	/* the fields, not the buffer: 64 KiB of page faults for nothing */
+	memset(&d, 0, offsetof(struct data, buf));
 	d.fd = q.msgfd;
 	d.in_header = 1;
 	d.bol = 1;
