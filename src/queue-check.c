@@ -305,6 +305,20 @@ main(int argc, char **argv)
 	} else if (!S_ISREG(st.st_mode)) {
 		finding(0, "lock/inflow is not a regular file");
 	}
+	if (lstat("lock/sync", &st) == -1) {
+		int sfd = -1;
+
+		if (errno != ENOENT)
+			die_sys(QEXIT_TEMP, "stat lock/sync");
+		if (dry || (sfd = open("lock/sync", O_WRONLY | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1 ||
+		    close(sfd) == -1)
+			finding(0, "lock/sync is missing");
+		else
+			finding(1, "lock/sync was missing: made");
+	} else if (!S_ISREG(st.st_mode)) {
+		finding(0, "lock/sync is not a regular file");
+	}
 	each("tmp", check_tmp, 0);
 	each("new", check_message, 1);
 	for (const char *b = msgid_alphabet; *b != '\0'; b++) {

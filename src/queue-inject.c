@@ -220,7 +220,9 @@ write_body(int fd, const struct buf *m, uint64_t total)
  * Make tmp/ID durable as new/ID.  Where sync_filesystem() can be trusted
  * (Linux 5.8 or later on ext4, XFS, Btrfs): link, then one syncfs(2),
  * which writes the file and both names out in a commit shared with every
- * injection running at the same moment (group commit).  Until it
+ * injection running at the same moment (group commit, through
+ * lock/sync: one that finished writing before another's sync began
+ * waits for that sync instead of making its own).  Until it
  * returns, nothing is promised: queue-run leaves a new/ID alone while
  * tmp/ID is still there, and refuses one whose size does not match its
  * header.  Elsewhere: fsync the file, link, fsync new/.
@@ -235,7 +237,12 @@ commit(int fd, const char *newname)
 	if (link(tmpname, newname) == -1)
 		fail(errno == EEXIST ? QQ_CREATE : QQ_WRITE);
 	if (group) {
-		r = sync_filesystem(fd);
+		/* shared with the injections running now (lock/sync) */
+		int lfd = open("lock/sync", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+
+		r = sync_filesystem_shared(fd, lfd);
+		if (lfd != -1)
+			close(lfd);
 		if (r == -1 && (errno == ENOSYS || errno == EPERM ||
 		    errno == EINVAL))
 			/* refused here: the file and its name one by one */

@@ -621,6 +621,8 @@ set_owners(void)
 	own("queue/lock", "vdmailq", "vdmails", 0751);
 	/* queue-run sets its mtime (an owner's right when it sets 0) */
 	own("queue/lock/inflow", "vdmails", "vdmails", 0644);
+	/* queue-inject's group commit: its counts, for its eyes only */
+	own("queue/lock/sync", "vdmailq", "vdmailq", 0600);
 	/* group write too: queue-run keeps a writer open itself, or the FIFO
 	 * would report a hang-up after every writer closes */
 	own("queue/lock/trigger", "vdmailq", "vdmails", 0660);

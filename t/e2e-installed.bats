@@ -147,6 +147,8 @@ wait_file() {
 	[ "$(stat -c '%U:%G %a' "$W/inst/queue")" = 'vdmailq:vdmails 751' ]
 	[ "$(stat -c '%U:%G %a' "$W/inst/queue/lock")" = 'vdmailq:vdmails 751' ]
 	[ "$(stat -c '%U:%G %a' "$W/inst/queue/lock/inflow")" = 'vdmails:vdmails 644' ]
+	# queue-inject's own: the counts of its group commit
+	[ "$(stat -c '%U:%G %a' "$W/inst/queue/lock/sync")" = 'vdmailq:vdmailq 600' ]
 	[ "$(stat -c '%a' "$W/inst/queue/mess")" = 750 ]
 	d=$(id -u vdmaild)
 	g=$(id -g vdmaild)

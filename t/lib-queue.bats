@@ -19,7 +19,7 @@ qfile() {
 	rm -f "$1.env"
 }
 
-@test "make: VERSION, tmp new mess state lock, 32 buckets each, a trigger FIFO, the inflow mark" {
+@test "make: VERSION, tmp new mess state lock, 32 buckets each, a trigger FIFO, the inflow mark, the sync counts" {
 	run -0 test-queue make "$T/q"
 	[ "$(cat q/VERSION)" = 'vdmail-queue 1' ]
 	[ "$(od -An -c q/VERSION | tr -s ' ')" = ' v d m a i l - q u e u e 1 \n' ]
@@ -35,7 +35,9 @@ qfile() {
 	[ "$(find q/state -mindepth 1 -type d | wc -l)" -eq 32 ]
 	[ -z "$(ls -A q/tmp)" ]
 	[ -z "$(ls -A q/new)" ]
-	[ "$(ls -A q/lock | tr '\n' ' ')" = 'inflow trigger ' ]
+	[ "$(ls -A q/lock | tr '\n' ' ')" = 'inflow sync trigger ' ]
+	[ "$(stat -c %a q/lock/sync)" = 600 ]
+	[ ! -s q/lock/sync ]
 	[ -p q/lock/trigger ]
 	[ -f q/lock/inflow ]
 	[ ! -s q/lock/inflow ]

@@ -282,6 +282,17 @@ C=1764074002.aaaaaaaaaaaaaaaa
 	clean_again
 }
 
+@test "a missing lock/sync is made as an empty file of mode 0600" {
+	rm "$Q/lock/sync"
+	dry_changes_nothing 'damage: lock/sync is missing'
+	run -0 queue-check
+	[ "$output" = 'repaired: lock/sync was missing: made' ]
+	[ -f "$Q/lock/sync" ]
+	[ ! -s "$Q/lock/sync" ]
+	[ "$(stat -c %a "$Q/lock/sync")" = 600 ]
+	clean_again
+}
+
 @test "-n with several kinds of damage: one line each, exit 1, nothing changed" {
 	inject "$A" s@x.org a@x
 	mv "$Q/new/$A" "$Q/mess/k/$A"

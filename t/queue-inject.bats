@@ -469,3 +469,92 @@ EOF
 	VDMAIL_ROOT=$T/copy run -0 qi m1 e1
 	[ "$(ls copy/queue/new | wc -l)" -eq 21 ]
 }
+
+# --- group commit through lock/sync ---
+
+# hold_sync: a process that holds the sync lock of lock/sync (byte 1, as
+# queue-inject takes it) until $T/release appears (30 s at most).  Sets
+# HOLDER.
+hold_sync() {
+	python3 - "$Q/lock/sync" "$T/release" "$T/held" <<'PY' &
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX, 1, 1)
+open(sys.argv[3], "w").close()
+end = time.time() + 30          # a failed test lets go too
+while not os.path.exists(sys.argv[2]) and time.time() < end:
+    time.sleep(0.05)
+PY
+	HOLDER=$!
+	for ((i = 0; i < 100; i++)); do
+		[ ! -e "$T/held" ] || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "lock/sync: injections that finished writing before a sync began share it; each still exits 0 with its file whole" {
+	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
+	[ -f "$Q/lock/sync" ]
+	[ "$(stat -c %a "$Q/lock/sync")" = 600 ]
+	hold_sync
+	for k in 1 2 3; do
+		printf 'Subject: %s\n\nbody %s\n' "$k" "$k" >"msg$k"
+		strace -f -qq -e trace=syncfs,fcntl -o "trace$k" \
+		    queue-inject <"msg$k" 1<env0 &
+		pids[k]=$!
+	done
+	# all three wait for the sync lock, their files written and linked
+	for ((i = 0; i < 200; i++)); do
+		n=0
+		for k in 1 2 3; do
+			if grep -q 'F_SETLKW, {l_type=F_WRLCK, l_whence=SEEK_SET, l_start=1,' "trace$k"; then
+				n=$((n + 1))
+			fi
+		done
+		[ "$n" -lt 3 ] || break
+		sleep 0.05
+	done
+	[ "$n" -eq 3 ]
+	[ "$(new_files | wc -l)" -eq 3 ]
+	touch "$T/release"
+	wait "$HOLDER"
+	for k in 1 2 3; do
+		wait "${pids[k]}"
+	done
+	# one sync served all three
+	[ "$(cat trace1 trace2 trace3 | grep -c 'syncfs(')" -eq 1 ]
+	[ -z "$(tmp_files)" ]
+	for f in "$Q"/new/*; do
+		run -0 test-queue check "$f"
+	done
+	# and the next one alone makes its own
+	strace -f -qq -e trace=syncfs -o trace4 queue-inject <msg 1<env0
+	[ "$(grep -c 'syncfs(' trace4)" -eq 1 ]
+}
+
+@test "lock/sync: counts from another boot, or that do not add up, are not believed: the injection syncs" {
+	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
+	# 36 bytes of boot id and 4 NULs, then begun and ended (8 bytes each,
+	# this host's order)
+	python3 -c '
+import struct, sys
+open(sys.argv[1], "wb").write(b"0" * 36 + bytes(4) + struct.pack("=QQ", 1, 100))' "$Q/lock/sync"
+	strace -f -qq -e trace=syncfs -o trace1 queue-inject <msg 1<env0
+	[ "$(grep -c 'syncfs(' trace1)" -eq 1 ]
+	python3 -c '
+import struct, sys
+boot = open("/proc/sys/kernel/random/boot_id", "rb").read(36)
+open(sys.argv[1], "wb").write(boot + bytes(4) + struct.pack("=QQ", 1, 100))' "$Q/lock/sync"
+	strace -f -qq -e trace=syncfs -o trace2 queue-inject <msg 1<env0
+	[ "$(grep -c 'syncfs(' trace2)" -eq 1 ]
+	[ "$(new_files | wc -l)" -eq 2 ]
+}
+
+@test "lock/sync missing: the injection makes a sync of its own and succeeds" {
+	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
+	rm "$Q/lock/sync"
+	strace -f -qq -e trace=syncfs -o trace1 queue-inject <msg 1<env0
+	[ "$(grep -c 'syncfs(' trace1)" -eq 1 ]
+	queued_ok msg env0
+}

@@ -71,7 +71,7 @@ refused() {
 	run -0 tcprules "$T/t.cdb" "$T/t.tmp" <tcp.smtp
 }
 
-@test "the queue: VERSION, 32 buckets, the trigger FIFO and the inflow mark" {
+@test "the queue: VERSION, 32 buckets, the trigger FIFO, the inflow mark and the sync counts" {
 	run -0 make_instance
 	Q=$S/inst/queue
 	has "$Q/VERSION" $'vdmail-queue 1\n'
@@ -83,7 +83,9 @@ refused() {
 	[ -p "$Q/lock/trigger" ]
 	[ -f "$Q/lock/inflow" ]
 	[ ! -s "$Q/lock/inflow" ]
-	[ "$(find "$Q" -type f | wc -l)" = 2 ]
+	[ -f "$Q/lock/sync" ]
+	[ ! -s "$Q/lock/sync" ]
+	[ "$(find "$Q" -type f | wc -l)" = 3 ]
 }
 
 @test "the smtp service: run scripts are the templates, env/ holds the settings" {

@@ -244,6 +244,16 @@ queue_make(const char *dir)
 		if (fd == -1 || close(fd) == -1)
 			return -1;
 	}
+	n = snprintf(path, sizeof path, "%s/lock/sync", dir);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return errno = ENAMETOOLONG, -1;
+	{
+		int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+
+		if (fd == -1 || close(fd) == -1)
+			return -1;
+	}
 	n = snprintf(path, sizeof path, "%s/VERSION", dir);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return errno = ENAMETOOLONG, -1;

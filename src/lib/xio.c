@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #if defined(__linux__)
 #include <sys/utsname.h>
@@ -102,6 +104,138 @@ sync_filesystem(int fd)
 	errno = ENOSYS;
 	return -1;
 #endif
+}
+
+/*
+ * The lock file of sync_filesystem_shared(): this boot's id (36 bytes and
+ * 4 NULs), then how many syncs were begun and the number of the last one
+ * that ended (two 64-bit numbers in the host's order): 56 bytes.  Byte 0 is
+ * locked (fcntl, briefly) to read or change the counts, byte 1 for the
+ * whole of a sync; a process that dies lets go of both.  A file from
+ * another boot (or machine) counts as zero.
+ */
+struct synccount {
+	char boot[40];		/* 36 bytes, then 4 NULs */
+	uint64_t begun, ended;
+};
+
+static int
+range_lock(int fd, short type, off_t byte)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = byte;
+	fl.l_len = 1;
+	while (fcntl(fd, F_SETLKW, &fl) == -1)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
+static int
+boot_id(char id[40])
+{
+	static char cached[40];
+	static int have;
+
+	if (!have) {
+		int fd = open("/proc/sys/kernel/random/boot_id",
+		    O_RDONLY | O_CLOEXEC);
+		ssize_t r = fd == -1 ? -1 : xread(fd, cached, 36);
+
+		if (fd != -1)
+			close(fd);
+		if (r != 36)
+			return -1;
+		have = 1;
+	}
+	memcpy(id, cached, sizeof cached);
+	return 0;
+}
+
+/* The counts (byte 0 held): 0, or -1. */
+static int
+counts_read(int lockfd, struct synccount *c)
+{
+	char boot[40];
+	ssize_t r;
+
+	if (boot_id(boot) == -1)
+		return -1;
+	r = pread(lockfd, c, sizeof *c, 0);
+	if (r < 0)
+		return -1;
+	if (r != (ssize_t)sizeof *c || memcmp(c->boot, boot, sizeof boot) != 0 ||
+	    c->ended > c->begun) {
+		memcpy(c->boot, boot, sizeof boot);
+		c->begun = c->ended = 0;
+	}
+	return 0;
+}
+
+static int
+counts_write(int lockfd, const struct synccount *c)
+{
+	return pwrite(lockfd, c, sizeof *c, 0) == (ssize_t)sizeof *c ? 0 : -1;
+}
+
+int
+sync_filesystem_shared(int fd, int lockfd)
+{
+	struct synccount c;
+	uint64_t seen, mine;
+	int r, e;
+
+	if (lockfd == -1)
+		return sync_filesystem(fd);
+	/* our writes are done: any sync begun after this one covers them */
+	if (range_lock(lockfd, F_WRLCK, 0) == -1)
+		return sync_filesystem(fd);
+	r = counts_read(lockfd, &c);
+	seen = c.begun;
+	range_lock(lockfd, F_UNLCK, 0);
+	if (r == -1 || range_lock(lockfd, F_WRLCK, 1) == -1)
+		return sync_filesystem(fd);
+	/* the syncs before ours have ended */
+	if (range_lock(lockfd, F_WRLCK, 0) == -1)
+		goto alone;
+	if (counts_read(lockfd, &c) == -1) {
+		range_lock(lockfd, F_UNLCK, 0);
+		goto alone;
+	}
+	if (c.ended > seen) {
+		/* one begun after our writes has ended: they are on disk */
+		range_lock(lockfd, F_UNLCK, 0);
+		range_lock(lockfd, F_UNLCK, 1);
+		return 0;
+	}
+	mine = ++c.begun;
+	r = counts_write(lockfd, &c);
+	range_lock(lockfd, F_UNLCK, 0);
+	if (r == -1)
+		goto alone;
+	r = sync_filesystem(fd);
+	e = errno;
+	if (r == 0 && range_lock(lockfd, F_WRLCK, 0) == 0) {
+		if (counts_read(lockfd, &c) == 0 && c.begun >= mine) {
+			c.ended = mine;
+			counts_write(lockfd, &c);
+		}
+		range_lock(lockfd, F_UNLCK, 0);
+	}
+	range_lock(lockfd, F_UNLCK, 1);
+	errno = e;
+	return r;
+alone:
+	/* the counts cannot be trusted: a sync of our own, not shared */
+	r = sync_filesystem(fd);
+	e = errno;
+	range_lock(lockfd, F_UNLCK, 1);
+	errno = e;
+	return r;
 }
 
 /* Make a directory's entries (a new name, a removed one) durable. */

@@ -17,6 +17,16 @@ int sync_filesystem(int fd);
  * Btrfs or tmpfs; else 0, and the caller syncs file by file.
  */
 int sync_filesystem_usable(int fd);
+/*
+ * sync_filesystem(fd), shared with concurrent callers through lockfd, a
+ * lock file open for reading and writing on that filesystem (group
+ * commit): a caller whose writes were done before a sync by another
+ * caller began waits for that sync to end instead of starting its own.
+ * The syncs are made one at a time, each by a caller holding a lock, so
+ * none spins on the kernel's.  lockfd -1, or any trouble with the lock
+ * file: a sync of its own.  0, or -1 with errno from the sync.
+ */
+int sync_filesystem_shared(int fd, int lockfd);
 int close_checked(int fd);
 /* Close fd on a way out after a failure: errno kept, always -1. */
 int close_failed(int fd);
