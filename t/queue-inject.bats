@@ -533,6 +533,20 @@ PY
 	[ "$(grep -c 'syncfs(' trace4)" -eq 1 ]
 }
 
+@test "lock/sync: a holder that never lets go (a stopped queue-inject) holds an injection up a quarter second at most" {
+	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
+	hold_sync
+	start=$(date +%s%N)
+	strace -f -qq -e trace=syncfs -o trace1 queue-inject <msg 1<env0
+	took=$((($(date +%s%N) - start) / 1000000))
+	touch "$T/release"
+	wait "$HOLDER"
+	[ "$(grep -c 'syncfs(' trace1)" -eq 1 ]
+	[ "$took" -ge 250 ]
+	[ "$took" -lt 5000 ]
+	queued_ok msg env0
+}
+
 @test "lock/sync: counts from another boot, or that do not add up, are not believed: the injection syncs" {
 	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
 	# 36 bytes of boot id and 4 NULs, then begun and ended (8 bytes each,

@@ -16,6 +16,7 @@
 #include <sys/utsname.h>
 #include <sys/vfs.h>
 #endif
+#include <time.h>
 #include <unistd.h>
 
 #include "xio.h"
@@ -111,7 +112,8 @@ sync_filesystem(int fd)
  * 4 NULs), then how many syncs were begun and the number of the last one
  * that ended (two 64-bit numbers in the host's order): 56 bytes.  Byte 0 is
  * locked (fcntl, briefly) to read or change the counts, byte 1 for the
- * whole of a sync; a process that dies lets go of both.  A file from
+ * whole of a sync; a process that dies lets go of both, and one that is
+ * stopped holds others up for LOCK_WAIT_US at most.  A file from
  * another boot (or machine) counts as zero.
  */
 struct synccount {
@@ -119,20 +121,43 @@ struct synccount {
 	uint64_t begun, ended;
 };
 
+/*
+ * Take (or, F_UNLCK, let go of) the lock on one byte of fd.  The wait is
+ * bounded, LOCK_WAIT_US in all: a holder that is stopped (a local user
+ * may stop their own queue-inject) must not hold up every other caller,
+ * who then syncs alone instead.  0, or -1 (errno ETIMEDOUT after the
+ * wait).
+ */
+enum { LOCK_WAIT_US = 250000, LOCK_STEP_MAX_US = 2000 };
+
 static int
 range_lock(int fd, short type, off_t byte)
 {
 	struct flock fl;
+	long waited = 0, step = 100;
 
 	memset(&fl, 0, sizeof fl);
 	fl.l_type = type;
 	fl.l_whence = SEEK_SET;
 	fl.l_start = byte;
 	fl.l_len = 1;
-	while (fcntl(fd, F_SETLKW, &fl) == -1)
-		if (errno != EINTR)
+	for (;;) {
+		struct timespec ts;
+
+		if (fcntl(fd, F_SETLK, &fl) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
 			return -1;
-	return 0;
+		if (waited >= LOCK_WAIT_US) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		ts.tv_sec = 0;
+		ts.tv_nsec = step * 1000;
+		nanosleep(&ts, NULL);
+		waited += step;
+		step = step * 2 > LOCK_STEP_MAX_US ? LOCK_STEP_MAX_US : step * 2;
+	}
 }
 
 static int

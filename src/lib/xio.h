@@ -23,8 +23,9 @@ int sync_filesystem_usable(int fd);
  * commit): a caller whose writes were done before a sync by another
  * caller began waits for that sync to end instead of starting its own.
  * The syncs are made one at a time, each by a caller holding a lock, so
- * none spins on the kernel's.  lockfd -1, or any trouble with the lock
- * file: a sync of its own.  0, or -1 with errno from the sync.
+ * none spins on the kernel's.  lockfd -1, any trouble with the lock file,
+ * or a lock not had within a quarter of a second (its holder may be
+ * stopped): a sync of its own.  0, or -1 with errno from the sync.
  */
 int sync_filesystem_shared(int fd, int lockfd);
 int close_checked(int fd);
