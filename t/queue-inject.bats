@@ -493,44 +493,48 @@ PY
 	return 1
 }
 
-@test "lock/sync: injections that finished writing before a sync began share it; each still exits 0 with its file whole" {
+@test "lock/sync: an injection whose writes were done before another's sync began waits for it and makes none of its own" {
 	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
 	[ -f "$Q/lock/sync" ]
 	[ "$(stat -c %a "$Q/lock/sync")" = 600 ]
-	hold_sync
-	for k in 1 2 3; do
-		printf 'Subject: %s\n\nbody %s\n' "$k" "$k" >"msg$k"
-		strace -f -qq -e trace=syncfs,fcntl -o "trace$k" \
-		    queue-inject <"msg$k" 1<env0 &
-		pids[k]=$!
-	done
-	# all three wait for the sync lock, their files written and linked
-	for ((i = 0; i < 200; i++)); do
-		n=0
-		for k in 1 2 3; do
-			if grep -q 'F_SETLKW, {l_type=F_WRLCK, l_whence=SEEK_SET, l_start=1,' "trace$k"; then
-				n=$((n + 1))
-			fi
-		done
-		[ "$n" -lt 3 ] || break
+	: >trace1
+	# The other party: it holds the sync lock; once the injection waits
+	# for it (its count read), it records a sync begun and ended after
+	# that, as an injection that synced would, and lets go.
+	python3 - "$Q/lock/sync" trace1 <<'PY' &
+import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+boot = open("/proc/sys/kernel/random/boot_id", "rb").read(36) + bytes(4)
+os.pwrite(fd, boot + struct.pack("=QQ", 5, 5), 0)
+fcntl.lockf(fd, fcntl.LOCK_EX, 1, 1)
+open(sys.argv[2] + ".held", "w").close()
+end = time.time() + 20
+while time.time() < end:
+    if "l_start=1," in open(sys.argv[2]).read():
+        break
+    time.sleep(0.005)
+fcntl.lockf(fd, fcntl.LOCK_EX, 1, 0)
+os.pwrite(fd, boot + struct.pack("=QQ", 6, 6), 0)
+fcntl.lockf(fd, fcntl.LOCK_UN, 1, 0)
+fcntl.lockf(fd, fcntl.LOCK_UN, 1, 1)
+PY
+	holder=$!
+	for ((i = 0; i < 100; i++)); do
+		[ ! -e trace1.held ] || break
 		sleep 0.05
 	done
-	[ "$n" -eq 3 ]
-	[ "$(new_files | wc -l)" -eq 3 ]
-	touch "$T/release"
-	wait "$HOLDER"
-	for k in 1 2 3; do
-		wait "${pids[k]}"
-	done
-	# one sync served all three
-	[ "$(cat trace1 trace2 trace3 | grep -c 'syncfs(')" -eq 1 ]
-	[ -z "$(tmp_files)" ]
-	for f in "$Q"/new/*; do
-		run -0 test-queue check "$f"
-	done
-	# and the next one alone makes its own
-	strace -f -qq -e trace=syncfs -o trace4 queue-inject <msg 1<env0
-	[ "$(grep -c 'syncfs(' trace4)" -eq 1 ]
+	strace -f -qq -e trace=syncfs,fcntl -o trace1 queue-inject <msg 1<env0
+	wait "$holder"
+	grep -q 'l_start=1,' trace1
+	[ "$(grep -c 'syncfs(' trace1)" -eq 0 ]
+	queued_ok msg env0
+	# with nobody else syncing, the next one makes its own and counts it
+	strace -f -qq -e trace=syncfs -o trace2 queue-inject <msg 1<env0
+	[ "$(grep -c 'syncfs(' trace2)" -eq 1 ]
+	python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+assert struct.unpack("=QQ", d[40:56]) == (7, 7), d[40:56]' "$Q/lock/sync"
 }
 
 @test "lock/sync: a holder that never lets go (a stopped queue-inject) holds an injection up a quarter second at most" {
