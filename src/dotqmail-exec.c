@@ -913,6 +913,7 @@ deliver_inline(size_t i, int *code, char *report, struct prepared *pr)
 	size_t len;
 	int fd = atoi(t[0]), err;
 
+	report[0] = '\0';
 	base = bases[i];
 	sender = t[1];
 	local = t[2];
