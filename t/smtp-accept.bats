@@ -351,6 +351,65 @@ for i in range(2000):
 	    alias@example.net)" ]
 }
 
+# assign_home DIR: users/assign routes abc.com to the user abc with home DIR.
+assign_home() {
+	printf '+abc-:abc:%s:%s:%s:-::\n.\n' "$(id -u)" "$(id -g)" "$1" >"$R/users/assign"
+}
+
+@test "routing files are read once for many RCPTs, and again as soon as they change" {
+	strace -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
+	rm "$R/alias/.qmail-default"
+	mkdir -m 755 "$T/habc" "$T/hxyz"
+	touch "$T/habc/.qmail-john" "$T/hxyz/.qmail-mary"
+	assign_home "$T/habc"
+	touch -d '-10 seconds' "$R/users/assign" "$R/control/locals" \
+	    "$R/control/virtualdomains"
+	# One session: RCPTs, then users/assign rewritten in place (same
+	# size, same inode), then the same RCPTs again.
+	run -0 python3 - "$R/users/assign" "$T/hxyz" <<'PY'
+import os, subprocess, sys
+p = subprocess.Popen(["strace", "-qq", "-e", "trace=open,openat", "-o",
+                      "trace", "smtp-accept"], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE)
+def say(line):
+    p.stdin.write(line.encode() + b"\r\n"); p.stdin.flush()
+    while True:
+        r = p.stdout.readline().decode().rstrip("\r\n")
+        if len(r) < 4 or r[3] != "-":
+            return r
+got = [p.stdout.readline().decode().rstrip("\r\n")]
+for c in ["HELO client.test", "MAIL FROM:<a@b.example>",
+          "RCPT TO:<john@abc.com>", "RCPT TO:<mary@abc.com>",
+          "RCPT TO:<john@abc.com>"]:
+    got.append(say(c))
+n1 = sum('users/assign"' in l for l in open("trace"))
+text = open(sys.argv[1]).read()
+old = text.split(":")[4]
+assert len(old) == len(sys.argv[2])
+with open(sys.argv[1], "r+") as f:
+    f.write(text.replace(old, sys.argv[2]))
+for c in ["RCPT TO:<john@abc.com>", "RCPT TO:<mary@abc.com>"]:
+    got.append(say(c))
+# and once more at once, in the same second: still the file as it is now
+with open(sys.argv[1], "r+") as f:
+    f.write(text)
+got.append(say("RCPT TO:<john@abc.com>"))
+got.append(say("QUIT"))
+p.wait()
+print("\n".join(got))
+print("opens before the edit:", n1)
+PY
+	[ "${lines[3]}" = '250 2.1.5 ok' ]
+	[ "${lines[4]}" = '550 5.1.1 sorry, no mailbox here by that name' ]
+	[ "${lines[5]}" = '250 2.1.5 ok' ]
+	# after the edit: john has no mailbox, mary has
+	[ "${lines[6]}" = '550 5.1.1 sorry, no mailbox here by that name' ]
+	[ "${lines[7]}" = '250 2.1.5 ok' ]
+	[ "${lines[8]}" = '250 2.1.5 ok' ]
+	# three RCPTs, one read of users/assign
+	[ "${lines[10]}" = 'opens before the edit: 1' ]
+}
+
 @test "users/assign unreadable: 451 at RCPT, nothing queued" {
 	rm "$R/users/assign"
 	mkdir "$R/users/assign"

@@ -129,9 +129,8 @@ fail:
 int
 control_list(const char *name, int fold, struct strlist *l)
 {
-	char path[PATH_BYTES_MAX], sub[PATH_BYTES_MAX];
-	char *p, *end;
-	size_t len, cap = 0;
+	char path[PATH_BYTES_MAX], sub[PATH_BYTES_MAX], *data;
+	size_t len;
 	int r;
 
 	l->v = NULL;
@@ -142,9 +141,21 @@ control_list(const char *name, int fold, struct strlist *l)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	r = slurp(path, &l->data, &len);
+	r = slurp(path, &data, &len);
 	if (r <= 0)
 		return r;
+	return control_list_parse(data, len, fold, l);
+}
+
+int
+control_list_parse(char *data, size_t len, int fold, struct strlist *l)
+{
+	char *p, *end;
+	size_t cap = 0;
+
+	l->v = NULL;
+	l->n = 0;
+	l->data = data;
 	for (p = l->data, end = l->data + len; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		char *e = nl != NULL ? nl : end;

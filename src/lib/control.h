@@ -47,6 +47,9 @@ int libexec_path(char *buf, size_t size, const char *prog);
  * set), 0 when the file does not exist (*l empty), -1 on error (errno).
  */
 int control_list(const char *name, int fold, struct strlist *l);
+/* The same for the len bytes of data (malloc'd, NUL-terminated), which l
+ * then owns: 1, or -1 (errno; data freed). */
+int control_list_parse(char *data, size_t len, int fold, struct strlist *l);
 void strlist_free(struct strlist *l);
 /* The first entry of NAME, or def when missing or empty: 1, 0 (default), -1. */
 int control_line(const char *name, char *buf, size_t size, const char *def);

@@ -3,15 +3,19 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "route.h"
+#include "xio.h"
 
 char route_error[256];
 
@@ -29,6 +33,117 @@ config_error(const char *what)
 	snprintf(route_error, sizeof route_error, "%s: %s", what,
 	    strerror(errno));
 	return ROUTE_CONFIG;
+}
+
+/*
+ * The routing files, kept between the lookups of one process (smtp-accept
+ * answers RCPT after RCPT, queue-run routes recipient after recipient): a
+ * file is read again when its device, inode, size or times have changed,
+ * and always while its contents are less than KEEP_AFTER_SECONDS old,
+ * since two writes within one tick of the file clock can leave the same
+ * times.
+ */
+enum { KEEP_AFTER_SECONDS = 2 };
+
+struct kept {
+	const char *sub;		/* under the root */
+	size_t max;			/* a larger file is refused (EFBIG) */
+	char path[PATH_BYTES_MAX];	/* where it was read */
+	int valid;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+	char *data;
+	size_t len;
+};
+
+static struct kept kept_locals = { .sub = "control/locals",
+    .max = CONTROL_BYTES_MAX };
+static struct kept kept_virtual = { .sub = "control/virtualdomains",
+    .max = CONTROL_BYTES_MAX };
+static struct kept kept_assign = { .sub = "users/assign",
+    .max = CONTROL_BYTES_MAX * 8 };
+
+static int
+same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/*
+ * A copy of the file's bytes, NUL-terminated, in *data (to be freed):
+ * 1, 0 when it does not exist, -1 on trouble (errno).
+ */
+static int
+kept_read(struct kept *k, char **data, size_t *len)
+{
+	char path[PATH_BYTES_MAX];
+	struct stat st;
+
+	*data = NULL;
+	*len = 0;
+	if (root_path(path, sizeof path, k->sub) == -1)
+		return -1;
+	if (stat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!k->valid || strcmp(k->path, path) != 0 || st.st_dev != k->dev ||
+	    st.st_ino != k->ino || st.st_size != k->size ||
+	    !same_time(&st.st_mtim, &k->mtim) ||
+	    !same_time(&st.st_ctim, &k->ctim)) {
+		char *nd;
+		size_t nl;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd == -1)
+			return errno == ENOENT ? 0 : -1;
+		if (fstat(fd, &st) == -1)
+			return close_failed(fd);
+		if (!S_ISREG(st.st_mode)) {
+			errno = EISDIR;
+			return close_failed(fd);
+		}
+		if ((uint64_t)st.st_size > k->max) {
+			errno = EFBIG;
+			return close_failed(fd);
+		}
+		if (read_whole(fd, (size_t)st.st_size, &nd, &nl) == -1)
+			return close_failed(fd);
+		close(fd);
+		free(k->data);
+		k->data = nd;
+		k->len = nl;
+		snprintf(k->path, sizeof k->path, "%s", path);
+		k->dev = st.st_dev;
+		k->ino = st.st_ino;
+		k->size = st.st_size;
+		k->mtim = st.st_mtim;
+		k->ctim = st.st_ctim;
+		k->valid = time(NULL) - st.st_mtim.tv_sec >= KEEP_AFTER_SECONDS;
+	}
+	*data = malloc(k->len + 1);
+	if (*data == NULL)
+		return -1;
+	memcpy(*data, k->data, k->len);
+	(*data)[k->len] = '\0';
+	*len = k->len;
+	return 1;
+}
+
+/* control_list() through the kept copy: 1, 0 (missing, l empty), -1. */
+static int
+kept_list(struct kept *k, struct strlist *l)
+{
+	char *data;
+	size_t len;
+	int r = kept_read(k, &data, &len);
+
+	l->v = NULL;
+	l->n = 0;
+	l->data = NULL;
+	if (r <= 0)
+		return r;
+	return control_list_parse(data, len, 1, l);
 }
 
 static void
@@ -50,7 +165,7 @@ virtual_prepend(const char *d, char *prepend, size_t size)
 	const char *best = NULL;
 	int rank = 0, r;
 
-	r = control_list("virtualdomains", 1, &l);
+	r = kept_list(&kept_virtual, &l);
 	if (r < 0)
 		return -1;
 	for (size_t i = 0; i < l.n; i++) {
@@ -93,7 +208,7 @@ static int
 is_local_domain(const char *d)
 {
 	struct strlist l;
-	int r = control_list("locals", 1, &l), found = 0;
+	int r = kept_list(&kept_locals, &l), found = 0;
 
 	if (r < 0)
 		return -1;
@@ -151,57 +266,18 @@ fill(struct route *r, char *f[7], const char *ext_rest)
 static int
 assign_lookup(struct route *r)
 {
-	char path[PATH_BYTES_MAX], *data = NULL, *p, *end;
+	char *data = NULL, *p, *end;
 	char key[ADDR_BYTES_MAX + 1];
 	size_t len = 0, bestlen = 0, lineno = 0;
 	char *best[7] = { 0 };
 	const char *bestrest = "";
-	FILE *fp;
-	int found = 0;
+	int found = 0, r0;
 
-	if (root_path(path, sizeof path, "users/assign") == -1)
+	r0 = kept_read(&kept_assign, &data, &len);
+	if (r0 < 0)
 		return config_error("users/assign");
-	fp = fopen(path, "re");
-	if (fp == NULL)
-		return errno == ENOENT ? 0 : config_error("users/assign");
-	/* the whole file, bounded */
-	{
-		size_t cap = 0;
-		char chunk[65536];
-		size_t n;
-
-		while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) {
-			char *np;
-
-			if (len + n > CONTROL_BYTES_MAX * 8) {
-				fclose(fp);
-				free(data);
-				errno = EFBIG;
-				return config_error("users/assign");
-			}
-			if (len + n + 1 > cap) {
-				cap = (len + n + 1) * 2;
-				np = realloc(data, cap);
-				if (np == NULL) {
-					fclose(fp);
-					free(data);
-					return config_error("users/assign");
-				}
-				data = np;
-			}
-			memcpy(data + len, chunk, n);
-			len += n;
-		}
-		if (ferror(fp)) {
-			fclose(fp);
-			free(data);
-			return config_error("users/assign");
-		}
-		fclose(fp);
-	}
-	if (data == NULL)
+	if (r0 == 0)
 		return 0;
-	data[len] = '\0';
 	snprintf(key, sizeof key, "%s", r->local);
 	lower(key);
 	for (p = data, end = data + len; p < end;) {
