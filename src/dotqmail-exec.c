@@ -603,6 +603,20 @@ static char **tuples, **tuples_end;
 static off_t *bases;
 static int prepare_fd = -1;	/* a child's pipe for maildir_prepare_to() */
 
+/* Make tuple i's sender and address the ones delivered. */
+static void
+set_tuple(size_t i)
+{
+	char **t = tuples + TUPLE * i;
+
+	base = bases[i];
+	sender = t[1];
+	local = t[2];
+	dash = t[3];
+	ext = t[4];
+	domain = t[5];
+}
+
 /* Make tuple i the address delivered: its message on fd 0. */
 static void
 take_tuple(size_t i)
@@ -617,12 +631,7 @@ take_tuple(size_t i)
 	for (size_t j = 0; tuples + TUPLE * j < tuples_end; j++)
 		if (atoi(tuples[TUPLE * j]) >= 3)
 			close(atoi(tuples[TUPLE * j]));
-	base = bases[i];
-	sender = t[1];
-	local = t[2];
-	dash = t[3];
-	ext = t[4];
-	domain = t[5];
+	set_tuple(i);
 }
 
 /*
@@ -914,12 +923,7 @@ deliver_inline(size_t i, int *code, char *report, struct prepared *pr)
 	int fd = atoi(t[0]), err;
 
 	report[0] = '\0';
-	base = bases[i];
-	sender = t[1];
-	local = t[2];
-	dash = t[3];
-	ext = t[4];
-	domain = t[5];
+	set_tuple(i);
 	if (!args_ok())
 		return -1;
 	set_lines();
