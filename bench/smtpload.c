@@ -31,10 +31,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,6 +164,7 @@ one_message(int i)
 	struct conn c = { .fd = -1 };
 	double t_dot = 0, t_reply = 0;
 	int code = 0, one = 1;
+	struct timeval limit = { 120, 0 };	/* a server that stops answering */
 	size_t k = (size_t)i * (size_t)rcpts;
 	time_t t;
 	struct tm tm;
@@ -173,6 +176,8 @@ one_message(int i)
 		goto done;
 	}
 	setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+	setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((unsigned short)port);
@@ -337,6 +342,7 @@ main(int argc, char **argv)
 	    rcpts < 1 || rcpts > 1000 || addrfile == NULL || tag == NULL ||
 	    outfile == NULL || strlen(tag) > 64)
 		usage();
+	signal(SIGPIPE, SIG_IGN);	/* a server that hangs up: that session fails */
 	read_addrs();
 	make_body();
 	results = calloc(count ? (size_t)count : 1, sizeof *results);

@@ -523,10 +523,13 @@ PY
 		[ ! -e trace1.held ] || break
 		sleep 0.05
 	done
-	strace -f -qq -e trace=syncfs,fcntl -o trace1 queue-inject <msg 1<env0
+	strace -f -qq -e trace=syncfs,fcntl,sync_file_range -o trace1 queue-inject <msg 1<env0
 	wait "$holder"
 	grep -q 'l_start=1,' trace1
 	[ "$(grep -c 'syncfs(' trace1)" -eq 0 ]
+	# but it asks its own file for a write error, which the other's
+	# sync would not report
+	[ "$(grep -c 'sync_file_range(' trace1)" -eq 1 ]
 	queued_ok msg env0
 	# with nobody else syncing, the next one makes its own and counts it
 	strace -f -qq -e trace=syncfs -o trace2 queue-inject <msg 1<env0

@@ -207,6 +207,23 @@ counts_write(int lockfd, const struct synccount *c)
 	return pwrite(lockfd, c, sizeof *c, 0) == (ssize_t)sizeof *c ? 0 : -1;
 }
 
+/*
+ * 0, or -1 (EIO...) when a write of fd's file failed since fd was opened.
+ * Another caller's sync reports only the errors that came after it
+ * opened its own file; this asks the file itself, without writing
+ * anything or flushing the disk's cache when its data is already out.
+ */
+static int
+write_error(int fd)
+{
+#if defined(__linux__)
+	return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
+	    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+#else
+	return fsync(fd);
+#endif
+}
+
 int
 sync_filesystem_shared(int fd, int lockfd)
 {
@@ -235,7 +252,7 @@ sync_filesystem_shared(int fd, int lockfd)
 		/* one begun after our writes has ended: they are on disk */
 		range_lock(lockfd, F_UNLCK, 0);
 		range_lock(lockfd, F_UNLCK, 1);
-		return 0;
+		return write_error(fd);
 	}
 	mine = ++c.begun;
 	r = counts_write(lockfd, &c);
