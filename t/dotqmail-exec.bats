@@ -1185,7 +1185,7 @@ EOF
 	# a missing Maildir and a looping message: their own codes and
 	# reasons; the program line in a child of its own
 	{ echo 'Delivered-To: joe-a@example.com'; cat "$MSG"; } >"$S/loop"
-	as_sandbox strace -f -qq -e trace=fork,vfork,clone,clone3 -o "$S/trace2" \
+	as_sandbox strace -f -qq -e trace=execve,fork,vfork,clone,clone3 -o "$S/trace2" \
 	    dotqmail-exec -m joe "$H" 0 alice@example.org joe-c - c example.com \
 	    3 alice@example.org joe-a - a example.com \
 	    0 alice@example.org joe-p - p example.com \
@@ -1196,8 +1196,10 @@ EOF
 	[ ! -s "$T/err2" ]
 	[ "$(ls "$H/Maildir/new" | wc -l)" = 3 ]
 	[ -z "$(find "$H/Maildir/tmp" "$H/Maildir2/tmp" -type f)" ]
-	# dotqmail-exec made one child: the program's delivery
-	parent=$(head -n 1 "$S/trace2" | cut -d' ' -f1)
+	# dotqmail-exec (the first execve traced) made one child: the
+	# program's delivery
+	parent=$(grep -m 1 ' execve(' "$S/trace2" | cut -d' ' -f1)
+	[ -n "$parent" ]
 	[ "$(grep -cE "^$parent (fork|vfork|clone|clone3)\(" "$S/trace2")" = 1 ]
 }
 
