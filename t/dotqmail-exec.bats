@@ -1200,7 +1200,7 @@ EOF
 	# program's delivery
 	parent=$(grep -m 1 ' execve(' "$S/trace2" | cut -d' ' -f1)
 	[ -n "$parent" ]
-	[ "$(grep -cE "^$parent (fork|vfork|clone|clone3)\(" "$S/trace2")" = 1 ]
+	[ "$(grep -cE "^$parent +(fork|vfork|clone|clone3)\(" "$S/trace2")" = 1 ]
 }
 
 @test "-m: several messages on several descriptors, each with its sender; a program sees only its own message" {
