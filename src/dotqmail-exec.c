@@ -145,12 +145,28 @@ check_loops(void)
 		die(QEXIT_PERM, "%s", why);
 }
 
+static int paternal = -1;	/* control/paternalism, once read */
+
+/* control/paternalism: 1 on, 0 off, -1 when it cannot be read. */
+static int
+paternal_on(void)
+{
+	if (paternal == -1) {
+		unsigned long on = 1;
+
+		if (control_ulong("paternalism", &on, 1) < 0)
+			return -1;
+		paternal = on != 0;
+	}
+	return paternal;
+}
+
 static void
 paternalism(const char *path, const struct stat *st)
 {
-	unsigned long on = 1;
+	int on = paternal_on();
 
-	if (control_ulong("paternalism", &on, 1) < 0)
+	if (on < 0)
 		die_sys(QEXIT_TEMP, "control/paternalism");
 	if (on && (st->st_mode & 022) != 0)
 		die(QEXIT_TEMP, "%s is writable by group or others: fix its mode (#4.7.0)", path);
@@ -526,25 +542,102 @@ only_maildirs(const char *data, size_t len)
 	return any;
 }
 
-/* Read the .qmail file (or control/defaultdelivery) into lines. */
+/*
+ * Read the .qmail file (or control/defaultdelivery) into lines.  Trouble
+ * ends the program, or with quiet gives NULL, said by no one (a child of
+ * -m meets it again and says it).
+ */
 static char *
-read_lines(const char *path, size_t *len)
+read_lines(const char *path, size_t *len, int quiet)
 {
 	char *data;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), on;
 
-	if (fd == -1)
-		die_sys(QEXIT_TEMP, "open %s", path);
-	if (fstat(fd, &st) == -1)
-		die_sys(QEXIT_TEMP, "stat %s", path);
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		if (quiet)
+			goto quiet;
+		die_sys(QEXIT_TEMP, "%s %s", fd == -1 ? "open" : "stat", path);
+	}
+	on = paternal_on();
+	if (quiet && (on < 0 || (on && (st.st_mode & 022) != 0) ||
+	    st.st_size > DOTQMAIL_BYTES_MAX))
+		goto quiet;
 	paternalism(path, &st);
 	if (st.st_size > DOTQMAIL_BYTES_MAX)
 		die(QEXIT_TEMP, "%s: larger than %d bytes", path,
 		    DOTQMAIL_BYTES_MAX);
-	if (read_whole(fd, (size_t)st.st_size, &data, len) == -1)
+	if (read_whole(fd, (size_t)st.st_size, &data, len) == -1) {
+		if (quiet)
+			goto quiet;
 		die_sys(QEXIT_TEMP, "read %s", path);
+	}
 	close(fd);
+	return data;
+quiet:
+	if (fd != -1)
+		close(fd);
+	return NULL;
+}
+
+/*
+ * The delivery lines of the address in local..domain: its .qmail file or,
+ * without one or with an empty one, control/defaultdelivery or else
+ * "./Maildir/"; sets $DEFAULT, and path (PATH_BYTES_MAX bytes) to the
+ * file read.  Trouble ends the program, or with quiet gives NULL (see
+ * read_lines).
+ */
+static char *
+delivery_lines(char *path, size_t *len, int quiet)
+{
+	char *data = NULL;
+	long def;
+	int r = dotqmail_find(home, dash, ext, path, PATH_BYTES_MAX, &def);
+
+	if (r == DOTQMAIL_ERR) {
+		if (quiet)
+			return NULL;
+		die_sys(QEXIT_TEMP, "%s", path);
+	}
+	if (r == DOTQMAIL_NONE && ext[0] != '\0') {
+		if (quiet)
+			return NULL;
+		die(QEXIT_PERM, "Sorry, no mailbox here by that name. (#5.1.1)");
+	}
+	if (r == DOTQMAIL_FOUND && def >= 0 && (size_t)def <= strlen(ext))
+		deflt = ext + def;
+	if (r == DOTQMAIL_FOUND) {
+		data = read_lines(path, len, quiet);
+		if (data == NULL || *len > 0)
+			return data;
+		free(data);	/* an empty one: as if there were none */
+	}
+	if (root_path(path, PATH_BYTES_MAX, "control/defaultdelivery") == -1) {
+		if (quiet)
+			return NULL;
+		die_sys(QEXIT_TEMP, "control/defaultdelivery");
+	}
+	if (access(path, F_OK) == 0) {
+		data = read_lines(path, len, quiet);
+		if (data != NULL && !has_delivery(data, *len)) {
+			if (quiet) {
+				free(data);
+				return NULL;
+			}
+			die(QEXIT_TEMP, "control/defaultdelivery has no delivery "
+			    "line: mail waits until it has one (#4.3.5)");
+		}
+		return data;
+	}
+	if (quiet && errno != ENOENT)
+		return NULL;
+	data = strdup("./Maildir/\n");
+	if (data == NULL) {
+		if (quiet)
+			return NULL;
+		die(QEXIT_TEMP, "out of memory");
+	}
+	*len = strlen(data);
 	return data;
 }
 
@@ -601,7 +694,20 @@ static int deliver(void);
 enum { TUPLE = 6 };
 static char **tuples, **tuples_end;
 static off_t *bases;
-static int prepare_fd = -1;	/* a child's pipe for maildir_prepare_to() */
+static int prepare_fd = -1;	/* a child's pipe for prepare_pipe() */
+
+/* Hand a prepared file's two paths to -m's parent over a child's pipe
+ * (maildir_prepare_with). */
+static int
+prepare_pipe(void *arg, const char *tmp, const char *new)
+{
+	int fd = *(int *)arg;
+
+	if (write_all(fd, tmp, strlen(tmp) + 1) == -1 ||
+	    write_all(fd, new, strlen(new) + 1) == -1)
+		return -1;
+	return 0;
+}
 
 /* Make tuple i's sender and address the ones delivered. */
 static void
@@ -856,56 +962,6 @@ prepare_into(void *arg, const char *tmp, const char *new)
 	return 0;
 }
 
-static int paternal = 1;	/* control/paternalism, read once for -m */
-
-/* A .qmail file (or control/defaultdelivery) read without dying: NULL
- * for anything out of the ordinary. */
-static char *
-read_quietly(const char *path, size_t *len)
-{
-	struct stat st;
-	char *data;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd == -1)
-		return NULL;
-	if (fstat(fd, &st) == -1 || (paternal && (st.st_mode & 022) != 0) ||
-	    st.st_size > DOTQMAIL_BYTES_MAX ||
-	    read_whole(fd, (size_t)st.st_size, &data, len) == -1) {
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	return data;
-}
-
-/* The delivery lines of the address in local..domain, as deliver() finds
- * them, or NULL where deliver() would have more to say. */
-static char *
-lines_quietly(size_t *len)
-{
-	char path[PATH_BYTES_MAX], *data;
-	long def;
-	int r = dotqmail_find(home, dash, ext, path, sizeof path, &def);
-
-	if (r == DOTQMAIL_FOUND) {
-		data = read_quietly(path, len);
-		if (data == NULL || *len > 0)
-			return data;
-		free(data);	/* empty: as if there were none */
-	} else if (r != DOTQMAIL_NONE || ext[0] != '\0') {
-		return NULL;
-	}
-	if (root_path(path, sizeof path, "control/defaultdelivery") == -1)
-		return NULL;
-	if (access(path, F_OK) == 0)
-		return read_quietly(path, len);
-	if (errno != ENOENT || (data = strdup("./Maildir/\n")) == NULL)
-		return NULL;
-	*len = strlen(data);
-	return data;
-}
-
 /*
  * Deliver tuple i here, without a child, when its delivery lines are all
  * Maildir lines (-m's group mode): 0, with its code and reason in *code
@@ -918,6 +974,7 @@ deliver_inline(size_t i, int *code, char *report, struct prepared *pr)
 {
 	char **t = tuples + TUPLE * i;
 	char prefix[sizeof rpline + sizeof dtline], *data, *p, *end;
+	char path[PATH_BYTES_MAX];
 	const char *why;
 	size_t len;
 	int fd = atoi(t[0]), err;
@@ -936,7 +993,7 @@ deliver_inline(size_t i, int *code, char *report, struct prepared *pr)
 		snprintf(report, REPORT_BYTES + 1, "%s", why);
 		return 0;
 	}
-	data = lines_quietly(&len);
+	data = delivery_lines(path, &len, 1);
 	if (data == NULL)
 		return -1;
 	if (!only_maildirs(data, len)) {
@@ -982,7 +1039,7 @@ deliver_inline(size_t i, int *code, char *report, struct prepared *pr)
  * Where the system can sync a whole filesystem (group commit), the
  * Maildirs on HOME's filesystem are served by two syncs for the whole
  * run: a delivery whose lines are all Maildir lines only writes its files
- * in tmp/ (maildir_prepare_to); once every child has ended, one sync
+ * in tmp/ (maildir_prepare_with); once every child has ended, one sync
  * makes them durable, each is linked into its new/, and a second sync
  * makes the names durable, before anything is reported.  Other
  * deliveries skip only the sync of new/ (maildir_defer_sync), which the
@@ -1008,16 +1065,13 @@ deliver_many(size_t n)
 		hfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (hfd != -1 && sync_filesystem_usable(hfd) &&
 		    fstat(hfd, &hs) == 0 && chdir(home) == 0) {
-			unsigned long on = 1;
+			int on = paternal_on();
 
 			maildir_defer_sync(hs.st_dev);
 			forked = n;
 			/* Maildir-only deliveries need no child: not where the
 			 * home itself is refused (the child says why) */
-			if (control_ulong("paternalism", &on, 1) >= 0) {
-				paternal = on != 0;
-				inline_ok = !paternal || (hs.st_mode & 022) == 0;
-			}
+			inline_ok = on == 0 || (on == 1 && (hs.st_mode & 022) == 0);
 		} else if (hfd != -1) {
 			close(hfd);
 			hfd = -1;
@@ -1157,8 +1211,6 @@ deliver(void)
 	struct stat st;
 	char *data, *p, *end;
 	size_t len;
-	long def;
-	int r;
 
 	if (chdir(home) == -1)
 		die_sys(QEXIT_TEMP, "home %s", home);
@@ -1168,37 +1220,11 @@ deliver(void)
 	set_lines();
 	check_loops();
 
-	r = dotqmail_find(home, dash, ext, path, sizeof path, &def);
-	if (r == DOTQMAIL_ERR)
-		die_sys(QEXIT_TEMP, "%s", path);
-	if (r == DOTQMAIL_NONE && ext[0] != '\0')
-		die(QEXIT_PERM, "Sorry, no mailbox here by that name. (#5.1.1)");
-	if (r == DOTQMAIL_FOUND && def >= 0 && (size_t)def <= strlen(ext))
-		deflt = ext + def;
-	data = r == DOTQMAIL_FOUND ? read_lines(path, &len) : NULL;
-	if (data == NULL || len == 0) {
-		/* no .qmail, or an empty one: control/defaultdelivery */
-		char dd[PATH_BYTES_MAX];
-
-		free(data);
-		if (root_path(dd, sizeof dd, "control/defaultdelivery") == -1)
-			die_sys(QEXIT_TEMP, "control/defaultdelivery");
-		if (access(dd, F_OK) == 0) {
-			data = read_lines(dd, &len);
-			if (!has_delivery(data, len))
-				die(QEXIT_TEMP, "control/defaultdelivery has no "
-				    "delivery line: mail waits until it has one "
-				    "(#4.3.5)");
-		} else {
-			data = strdup("./Maildir/\n");
-			if (data == NULL)
-				die(QEXIT_TEMP, "out of memory");
-			len = strlen(data);
-		}
-	}
+	data = delivery_lines(path, &len, 0);
 	/* a batch's Maildir-only delivery leaves sync and link to -m's end */
 	if (prepare_fd != -1)
-		maildir_prepare_to(only_maildirs(data, len) ? prepare_fd : -1);
+		maildir_prepare_with(only_maildirs(data, len) ? prepare_pipe :
+		    NULL, &prepare_fd);
 	for (p = data, end = data + len; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		char *line = p, *e = nl != NULL ? nl : end;

@@ -239,6 +239,25 @@ check_state(const char *dir, const char *name, int unused)
 		finding(1, "%s belonged to no message: removed", path);
 }
 
+/* A lock file: a regular file, made by make() when it is missing. */
+static void
+check_lock(const char *path, int (*make)(const char *))
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			finding(0, "%s is not a regular file", path);
+		return;
+	}
+	if (errno != ENOENT)
+		die_sys(QEXIT_TEMP, "stat %s", path);
+	if (dry || make(path) == -1)
+		finding(0, "%s is missing", path);
+	else
+		finding(1, "%s was missing: made", path);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -292,33 +311,8 @@ main(int argc, char **argv)
 		else
 			finding(1, "lock/trigger was missing: made");
 	}
-	if (lstat("lock/inflow", &st) == -1) {
-		int ifd = -1;
-
-		if (errno != ENOENT)
-			die_sys(QEXIT_TEMP, "stat lock/inflow");
-		if (dry || (ifd = queue_inflow_open("lock/inflow")) == -1 ||
-		    close(ifd) == -1)
-			finding(0, "lock/inflow is missing");
-		else
-			finding(1, "lock/inflow was missing: made");
-	} else if (!S_ISREG(st.st_mode)) {
-		finding(0, "lock/inflow is not a regular file");
-	}
-	if (lstat("lock/sync", &st) == -1) {
-		int sfd = -1;
-
-		if (errno != ENOENT)
-			die_sys(QEXIT_TEMP, "stat lock/sync");
-		if (dry || (sfd = open("lock/sync", O_WRONLY | O_CREAT |
-		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1 ||
-		    close(sfd) == -1)
-			finding(0, "lock/sync is missing");
-		else
-			finding(1, "lock/sync was missing: made");
-	} else if (!S_ISREG(st.st_mode)) {
-		finding(0, "lock/sync is not a regular file");
-	}
+	check_lock("lock/inflow", queue_inflow_make);
+	check_lock("lock/sync", queue_sync_make);
 	each("tmp", check_tmp, 0);
 	each("new", check_message, 1);
 	for (const char *b = msgid_alphabet; *b != '\0'; b++) {

@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,11 +97,11 @@ libexec_path(char *buf, size_t size, const char *prog)
 	return join(buf, size, vdmail_libexec(), prog);
 }
 
-/* Read a whole file of at most CONTROL_BYTES_MAX bytes; 0 when missing. */
-static int
-slurp(const char *path, char **data, size_t *len)
+int
+read_file_bounded(const char *path, size_t max, char **data, size_t *len,
+    struct stat *stp)
 {
-	struct stat st;
+	struct stat sb, *st = stp != NULL ? stp : &sb;
 	int fd;
 
 	*data = NULL;
@@ -108,17 +109,17 @@ slurp(const char *path, char **data, size_t *len)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
 		return errno == ENOENT ? 0 : -1;
-	if (fstat(fd, &st) == -1)
+	if (fstat(fd, st) == -1)
 		goto fail;
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		errno = EISDIR;
 		goto fail;
 	}
-	if (st.st_size > CONTROL_BYTES_MAX) {
+	if ((uint64_t)st->st_size > max) {
 		errno = EFBIG;
 		goto fail;
 	}
-	if (read_whole(fd, (size_t)st.st_size, data, len) == -1)
+	if (read_whole(fd, (size_t)st->st_size, data, len) == -1)
 		goto fail;
 	close(fd);
 	return 1;
@@ -141,7 +142,7 @@ control_list(const char *name, int fold, struct strlist *l)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	r = slurp(path, &data, &len);
+	r = read_file_bounded(path, CONTROL_BYTES_MAX, &data, &len, NULL);
 	if (r <= 0)
 		return r;
 	return control_list_parse(data, len, fold, l);

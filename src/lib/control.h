@@ -10,6 +10,7 @@
 #define VDMAIL_CONTROL_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 enum {
 	CONTROL_BYTES_MAX = 8 * 1024 * 1024,	/* larger files are refused */
@@ -46,6 +47,14 @@ int libexec_path(char *buf, size_t size, const char *prog);
  * blank lines dropped, surrounding space trimmed, lowercased when fold is
  * set), 0 when the file does not exist (*l empty), -1 on error (errno).
  */
+/*
+ * Read the whole of the regular file path, of at most max bytes, into a
+ * new NUL-terminated buffer; its stat into *st unless st is NULL.  1, 0
+ * when it does not exist, -1 with errno (EISDIR: not a regular file;
+ * EFBIG: larger than max).
+ */
+int read_file_bounded(const char *path, size_t max, char **data,
+    size_t *len, struct stat *st);
 int control_list(const char *name, int fold, struct strlist *l);
 /* The same for the len bytes of data (malloc'd, NUL-terminated), which l
  * then owns: 1, or -1 (errno; data freed). */

@@ -94,36 +94,15 @@ copy_fd(int out, int in, off_t off, uint64_t max, int *toobig)
 
 static int defer_set;
 static dev_t defer_dev;
-static int prepare_fd = -1;
 static int (*prepare_fn)(void *, const char *, const char *);
 static void *prepare_arg;
-
-void
-maildir_prepare_to(int fd)
-{
-	prepare_fd = fd;
-	prepare_fn = NULL;
-}
 
 void
 maildir_prepare_with(int (*fn)(void *, const char *, const char *),
     void *arg)
 {
-	prepare_fd = -1;
 	prepare_fn = fn;
 	prepare_arg = arg;
-}
-
-/* Hand over a prepared file's two paths: 0, or -1 with errno. */
-static int
-prepared_out(const char *tmp, const char *new)
-{
-	if (prepare_fn != NULL)
-		return prepare_fn(prepare_arg, tmp, new);
-	if (write_all(prepare_fd, tmp, strlen(tmp) + 1) == -1 ||
-	    write_all(prepare_fd, new, strlen(new) + 1) == -1)
-		return -1;
-	return 0;
 }
 
 int
@@ -172,7 +151,7 @@ maildir_store(const char *dir, const char *prefix, size_t prefixlen, int fd,
 	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out == -1)
 		return MAILDIR_ERR;
-	prepared = (prepare_fd != -1 || prepare_fn != NULL) && deferred(newdir);
+	prepared = prepare_fn != NULL && deferred(newdir);
 	if (write_all(out, prefix, prefixlen) == -1 ||
 	    copy_fd(out, fd, off, max, &toobig) == -1 ||
 	    (!prepared && fsync(out) == -1)) {
@@ -183,8 +162,9 @@ maildir_store(const char *dir, const char *prefix, size_t prefixlen, int fd,
 		return toobig ? MAILDIR_TOOBIG : MAILDIR_ERR;
 	}
 	if (prepared) {
-		/* the caller syncs and links (maildir_prepare_to) */
-		if (close_checked(out) == -1 || prepared_out(tmp, new) == -1)
+		/* the caller syncs and links (maildir_prepare_with) */
+		if (close_checked(out) == -1 ||
+		    prepare_fn(prepare_arg, tmp, new) == -1)
 			goto fail;
 	} else {
 		if (close_checked(out) == -1 || link(tmp, new) == -1)

@@ -38,18 +38,13 @@ int maildir_make(const char *dir);
  */
 void maildir_defer_sync(dev_t dev);
 /*
- * With fd >= 0 (and maildir_defer_sync() in force), a delivery into a
+ * With fn set (and maildir_defer_sync() in force), a delivery into a
  * Maildir on that device only writes its file in tmp/, unsynced, and
- * writes "TMP\0NEW\0" (the two paths) to fd: the caller then syncs the
- * filesystem, links each TMP to its NEW, removes TMP and syncs again
- * (maildir_commit), so that two syncs serve many deliveries and no file
- * is in new/ before its data is on disk.  -1 turns it off.
- */
-void maildir_prepare_to(int fd);
-/*
- * The same with the two paths handed to fn(arg, TMP, NEW) in this
- * process; fn returns 0, or -1 (errno set) to fail that delivery, whose
- * TMP is then removed.  NULL turns it off.
+ * hands the two paths to fn(arg, TMP, NEW); fn returns 0, or -1 (errno
+ * set) to fail that delivery, whose TMP is then removed.  The caller
+ * then syncs the filesystem, links each TMP to its NEW, removes TMP and
+ * syncs again (maildir_commit), so that two syncs serve many deliveries
+ * and no file is in new/ before its data is on disk.  NULL turns it off.
  */
 void maildir_prepare_with(int (*fn)(void *, const char *, const char *),
     void *arg);

@@ -202,6 +202,22 @@ fail:
 }
 
 int
+queue_inflow_make(const char *path)
+{
+	int fd = queue_inflow_open(path);
+
+	return fd == -1 ? -1 : close(fd);
+}
+
+int
+queue_sync_make(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	return fd == -1 ? -1 : close(fd);
+}
+
+int
 queue_make(const char *dir)
 {
 	static const char *const sub[] = { "tmp", "new", "mess", "state",
@@ -235,23 +251,12 @@ queue_make(const char *dir)
 		return errno = ENAMETOOLONG, -1;
 	if (mkfifo(path, 0620) == -1 && errno != EEXIST)
 		return -1;
-	n = snprintf(path, sizeof path, "%s/lock/inflow", dir);
-	if (n < 0 || (size_t)n >= sizeof path)
-		return errno = ENAMETOOLONG, -1;
-	{
-		int fd = queue_inflow_open(path);
-
-		if (fd == -1 || close(fd) == -1)
-			return -1;
-	}
-	n = snprintf(path, sizeof path, "%s/lock/sync", dir);
-	if (n < 0 || (size_t)n >= sizeof path)
-		return errno = ENAMETOOLONG, -1;
-	{
-		int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
-
-		if (fd == -1 || close(fd) == -1)
+	for (int k = 0; k < 2; k++) {
+		n = snprintf(path, sizeof path, "%s/lock/%s", dir,
+		    k ? "sync" : "inflow");
+		if (n < 0 || (size_t)n >= sizeof path)
+			return errno = ENAMETOOLONG, -1;
+		if ((k ? queue_sync_make : queue_inflow_make)(path) == -1)
 			return -1;
 	}
 	n = snprintf(path, sizeof path, "%s/VERSION", dir);

@@ -60,5 +60,13 @@ int queue_make(const char *dir);
  */
 int queue_inflow_open(const char *path);
 int queue_inflow_mark(int fd, int on);
+/*
+ * Make a missing lock file, leaving one that is there as it is:
+ * lock/inflow as queue_inflow_open() does, lock/sync (queue-inject's
+ * group commit, see sync_filesystem_shared()) empty with mode 0600.
+ * 0, or -1 with errno.
+ */
+int queue_inflow_make(const char *path);
+int queue_sync_make(const char *path);
 
 #endif

@@ -3,9 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +13,6 @@
 #include <unistd.h>
 
 #include "route.h"
-#include "xio.h"
 
 char route_error[256];
 
@@ -50,10 +47,7 @@ struct kept {
 	size_t max;			/* a larger file is refused (EFBIG) */
 	char path[PATH_BYTES_MAX];	/* where it was read */
 	int valid;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtim, ctim;
+	struct stat st;			/* as it was read */
 	char *data;
 	size_t len;
 };
@@ -87,38 +81,22 @@ kept_read(struct kept *k, char **data, size_t *len)
 		return -1;
 	if (stat(path, &st) == -1)
 		return errno == ENOENT ? 0 : -1;
-	if (!k->valid || strcmp(k->path, path) != 0 || st.st_dev != k->dev ||
-	    st.st_ino != k->ino || st.st_size != k->size ||
-	    !same_time(&st.st_mtim, &k->mtim) ||
-	    !same_time(&st.st_ctim, &k->ctim)) {
+	if (!k->valid || strcmp(k->path, path) != 0 ||
+	    st.st_dev != k->st.st_dev || st.st_ino != k->st.st_ino ||
+	    st.st_size != k->st.st_size ||
+	    !same_time(&st.st_mtim, &k->st.st_mtim) ||
+	    !same_time(&st.st_ctim, &k->st.st_ctim)) {
 		char *nd;
 		size_t nl;
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int r = read_file_bounded(path, k->max, &nd, &nl, &st);
 
-		if (fd == -1)
-			return errno == ENOENT ? 0 : -1;
-		if (fstat(fd, &st) == -1)
-			return close_failed(fd);
-		if (!S_ISREG(st.st_mode)) {
-			errno = EISDIR;
-			return close_failed(fd);
-		}
-		if ((uint64_t)st.st_size > k->max) {
-			errno = EFBIG;
-			return close_failed(fd);
-		}
-		if (read_whole(fd, (size_t)st.st_size, &nd, &nl) == -1)
-			return close_failed(fd);
-		close(fd);
+		if (r <= 0)
+			return r;
 		free(k->data);
 		k->data = nd;
 		k->len = nl;
 		snprintf(k->path, sizeof k->path, "%s", path);
-		k->dev = st.st_dev;
-		k->ino = st.st_ino;
-		k->size = st.st_size;
-		k->mtim = st.st_mtim;
-		k->ctim = st.st_ctim;
+		k->st = st;
 		k->valid = time(NULL) - st.st_mtim.tv_sec >= KEEP_AFTER_SECONDS;
 	}
 	*data = malloc(k->len + 1);
