@@ -120,3 +120,70 @@ exit ${PIPESTATUS[0]}'
 	run -0 test-xio wait 10000 </dev/null
 	[[ "$output" =~ ^ready\ ms= ]]
 }
+
+# hold byte 1 of FILE (the sync lock of sync_filesystem_shared) for SECS
+# seconds; FILE.held appears once it is held
+hold_sync_lock() {
+	python3 - "$1" "$2" <<'PY' &
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX, 1, 1)
+open(sys.argv[1] + ".held", "w").close()
+time.sleep(float(sys.argv[2]))
+PY
+	holder=$!
+	for ((i = 0; i < 200; i++)); do
+		[ ! -e "$1.held" ] || return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+@test "sync_filesystem_shared: a waiter has the sync lock as soon as its holder lets go, asleep in the kernel meanwhile; the caller's timer runs on" {
+	: >lock
+	echo data >file
+	hold_sync_lock lock 0.12
+	run -0 test-xio shared file lock 10000
+	wait "$holder"
+	[[ "$output" =~ ^ok\ ms=([0-9]+)\ left=([0-9]+)\ signals=0$ ]]
+	ms=${BASH_REMATCH[1]} left=${BASH_REMATCH[2]}
+	# it waited for the holder, and had the lock before the quarter
+	# second's bound
+	[ "$ms" -ge 40 ]
+	[ "$ms" -lt 240 ]
+	[ "$left" -le 10000 ]
+	[ "$left" -ge $((10000 - ms - 1000)) ]
+	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
+	rm -f lock.held
+	hold_sync_lock lock 0.12
+	strace -qq -e trace=fcntl,nanosleep,clock_nanosleep -o trace \
+	    test-xio shared file lock 0
+	wait "$holder"
+	grep -q 'F_SETLKW, {l_type=F_WRLCK, l_whence=SEEK_SET, l_start=1,' trace
+	if grep -q 'nanosleep' trace; then return 1; fi
+}
+
+@test "sync_filesystem_shared: a holder that never lets go holds the caller up a quarter second, then it syncs alone; its timer runs on" {
+	: >lock
+	echo data >file
+	hold_sync_lock lock 5
+	run -0 test-xio shared file lock 10000
+	kill "$holder"
+	[[ "$output" =~ ^ok\ ms=([0-9]+)\ left=([0-9]+)\ signals=0$ ]]
+	ms=${BASH_REMATCH[1]} left=${BASH_REMATCH[2]}
+	[ "$ms" -ge 240 ]
+	[ "$ms" -lt 3000 ]
+	[ "$left" -le $((10000 - 240)) ]
+	[ "$left" -ge $((10000 - ms - 1000)) ]
+}
+
+@test "sync_filesystem_shared: the caller's own timer, due during the wait, ends it and its handler has the SIGALRM" {
+	: >lock
+	echo data >file
+	hold_sync_lock lock 5
+	run -0 test-xio shared file lock 100
+	kill "$holder"
+	[[ "$output" =~ ^ok\ ms=([0-9]+)\ left=0\ signals=1$ ]]
+	[ "${BASH_REMATCH[1]}" -ge 90 ]
+	[ "${BASH_REMATCH[1]}" -lt 240 ]
+}

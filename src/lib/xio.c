@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #if defined(__linux__)
 #include <sys/utsname.h>
 #include <sys/vfs.h>
@@ -125,39 +127,94 @@ struct synccount {
  * Take (or, F_UNLCK, let go of) the lock on one byte of fd.  The wait is
  * bounded, LOCK_WAIT_US in all: a holder that is stopped (a local user
  * may stop their own queue-inject) must not hold up every other caller,
- * who then syncs alone instead.  0, or -1 (errno ETIMEDOUT after the
- * wait).
+ * who then syncs alone instead.  A lock that is free is taken at once;
+ * otherwise the caller sleeps in F_SETLKW, woken by the kernel when the
+ * holder lets go, or by a timer (ITIMER_REAL, SIGALRM) at the end of the
+ * wait.  A timer the caller had set is put back afterwards, less the time
+ * waited; if it was due within the wait, it ends the wait and its
+ * handler gets its SIGALRM.  0, or -1 (errno ETIMEDOUT after the wait).
  */
-enum { LOCK_WAIT_US = 250000, LOCK_STEP_MAX_US = 2000 };
+enum { LOCK_WAIT_US = 250000 };
+
+static volatile sig_atomic_t lock_alarm;
+
+static void
+on_lock_alarm(int sig)
+{
+	(void)sig;
+	lock_alarm = 1;
+}
+
+static long long
+usec(const struct timeval *tv)
+{
+	return (long long)tv->tv_sec * 1000000 + tv->tv_usec;
+}
+
+static void
+set_usec(struct timeval *tv, long long us)
+{
+	tv->tv_sec = (time_t)(us / 1000000);
+	tv->tv_usec = (suseconds_t)(us % 1000000);
+}
 
 static int
 range_lock(int fd, short type, off_t byte)
 {
 	struct flock fl;
-	long waited = 0, step = 100;
+	struct sigaction sa, old_sa;
+	struct itimerval it, old_it;
+	struct timespec t0, t1;
+	long long theirs, wait = LOCK_WAIT_US, waited;
+	int r, e;
 
 	memset(&fl, 0, sizeof fl);
 	fl.l_type = type;
 	fl.l_whence = SEEK_SET;
 	fl.l_start = byte;
 	fl.l_len = 1;
-	for (;;) {
-		struct timespec ts;
+	if (fcntl(fd, F_SETLK, &fl) == 0)
+		return 0;
+	if (type == F_UNLCK || (errno != EAGAIN && errno != EACCES))
+		return -1;
 
-		if (fcntl(fd, F_SETLK, &fl) == 0)
-			return 0;
-		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
-			return -1;
-		if (waited >= LOCK_WAIT_US) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		ts.tv_sec = 0;
-		ts.tv_nsec = step * 1000;
-		nanosleep(&ts, NULL);
-		waited += step;
-		step = step * 2 > LOCK_STEP_MAX_US ? LOCK_STEP_MAX_US : step * 2;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_lock_alarm;	/* no SA_RESTART: F_SETLKW ends */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, &old_sa) == -1)
+		return -1;
+	memset(&it, 0, sizeof it);
+	if (getitimer(ITIMER_REAL, &old_it) == -1)
+		memset(&old_it, 0, sizeof old_it);
+	theirs = usec(&old_it.it_value);
+	if (theirs > 0 && theirs < wait)
+		wait = theirs;
+	set_usec(&it.it_value, wait);
+	lock_alarm = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = setitimer(ITIMER_REAL, &it, NULL);
+	if (r == 0) {
+		do
+			r = fcntl(fd, F_SETLKW, &fl);
+		while (r == -1 && errno == EINTR && !lock_alarm);
 	}
+	e = r == -1 && lock_alarm ? ETIMEDOUT : errno;
+	memset(&it, 0, sizeof it);
+	setitimer(ITIMER_REAL, &it, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	sigaction(SIGALRM, &old_sa, NULL);
+	if (theirs > 0) {
+		waited = (long long)(t1.tv_sec - t0.tv_sec) * 1000000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000;
+		if (theirs - waited > 0) {
+			set_usec(&old_it.it_value, theirs - waited);
+			setitimer(ITIMER_REAL, &old_it, NULL);
+		} else {
+			raise(SIGALRM);	/* theirs was due: it is theirs */
+		}
+	}
+	errno = e;
+	return r;
 }
 
 static int

@@ -11,10 +11,19 @@
  *   test-xio close FD      close_checked(FD): "ok" or "err ERRNO strerror"
  *   test-xio wait MS       wait_readable(0, MS): "ready", "timeout" or
  *                          "err ...", then " ms=N", the time it took
+ *   test-xio shared FILE LOCK MS
+ *                          sync_filesystem_shared() of FILE through the
+ *                          lock file LOCK, with a timer of MS ms of the
+ *                          caller's own running (0: none) and a SIGALRM
+ *                          handler (SA_RESTART) that counts: "ok" or
+ *                          "err ...", then " ms=N left=N signals=N": the
+ *                          time it took, what was left of the timer after
+ *                          it (ms), and how many SIGALRMs the handler got
  *
  * Exit: 0 ok (or ready / timeout), 1 err, 2 bad test usage.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +144,40 @@ ms_since(const struct timespec *t0)
 	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+static int
+shared(const char *file, const char *lock, long ms)
+{
+	struct sigaction sa;
+	struct itimerval it;
+	struct timespec t0;
+	int fd = open(file, O_RDONLY), lfd = open(lock, O_RDWR), r;
+
+	if (fd == -1 || lfd == -1)
+		return 2;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGALRM, &sa, NULL) == -1)
+		return 2;
+	memset(&it, 0, sizeof it);
+	it.it_value.tv_sec = ms / 1000;
+	it.it_value.tv_usec = ms % 1000 * 1000;
+	if (setitimer(ITIMER_REAL, &it, NULL) == -1)
+		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = sync_filesystem_shared(fd, lfd);
+	if (r == 0)
+		printf("ok");
+	else
+		printf("err %d %s", errno, strerror(errno));
+	getitimer(ITIMER_REAL, &it);
+	printf(" ms=%ld left=%ld signals=%ld\n", ms_since(&t0),
+	    (long)it.it_value.tv_sec * 1000 + it.it_value.tv_usec / 1000,
+	    (long)signals);
+	return r != 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -161,5 +204,7 @@ main(int argc, char **argv)
 		printf(" ms=%ld\n", ms_since(&t0));
 		return r < 0;
 	}
+	if (strcmp(argv[1], "shared") == 0 && argc == 5)
+		return shared(argv[2], argv[3], num(argv[4]));
 	bad();
 }
