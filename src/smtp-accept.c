@@ -661,7 +661,13 @@ received_line(struct data *d, const char *id)
 		snprintf(line, sizeof line, "Received: from %s ([%s])\n"
 		    "\tby %s (vdmail) with %s id %s;\n\t%s\n", helo, remoteip,
 		    me, esmtp ? "ESMTP" : "SMTP", id, date);
-	data_puts(d, line);
+	/* into the buffer, ahead of the body: one write for a small message */
+	if (d->len + strlen(line) <= sizeof d->buf) {
+		memcpy(d->buf + d->len, line, strlen(line));
+		d->len += strlen(line);
+	} else {
+		data_puts(d, line);
+	}
 }
 
 static void

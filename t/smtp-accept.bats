@@ -661,6 +661,33 @@ PY
 	[ "$(nqueued)" = 0 ]
 }
 
+@test "QMAILQUEUE: an envelope of 100 long recipients (over 4 KiB) arrives whole and in order" {
+	mkdir "$T/rec"
+	cat >"$T/qqrec" <<-'EOF'
+	#!/bin/sh
+	cat >/dev/null
+	cat <&1 >"$OUT/env"
+	exit 0
+	EOF
+	chmod +x "$T/qqrec"
+	local i long lines=('HELO client.test' 'MAIL FROM:<a@b.example>') want=("$G" "$H" "$MOK")
+	long=$(printf 'l%.0s' $(seq 60))
+	printf 'Fa@b.example\0' >"$T/want-env"
+	for i in $(seq 100); do
+		lines+=("RCPT TO:<$long$i@example.net>")
+		want+=("$ROK")
+		printf 'T%s%s@example.net\0' "$long" "$i" >>"$T/want-env"
+	done
+	printf '\0' >>"$T/want-env"
+	[ "$(stat -c %s "$T/want-env")" -gt 4096 ]
+	session "${lines[@]}" DATA 'Subject: t' '' body . QUIT
+	smtp QMAILQUEUE="$T/qqrec" OUT="$T/rec"
+	want+=("$GO" "${reply[104]}" "$BYE")
+	expect_reply "${want[@]}"
+	id_of 104
+	cmp "$T/rec/env" "$T/want-env"
+}
+
 @test "QMAILQUEUE that cannot be started: 451 before 354, session goes on" {
 	session 'HELO client.test' 'MAIL FROM:<a@b.example>' \
 	    'RCPT TO:<x@example.net>' DATA RSET NOOP QUIT

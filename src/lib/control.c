@@ -29,7 +29,11 @@ static int pinned;
 int
 privileged(void)
 {
-	return getuid() != geteuid() || getgid() != getegid();
+	static int known = -1;	/* asked once: paths are made at every open */
+
+	if (known == -1)
+		known = getuid() != geteuid() || getgid() != getegid();
+	return known;
 }
 
 void

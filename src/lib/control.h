@@ -23,7 +23,11 @@ struct strlist {
 	char *data;
 };
 
-/* Nonzero when running with privileges the caller did not have (setuid/setgid). */
+/*
+ * Nonzero when running with privileges the caller did not have
+ * (setuid/setgid), as the ids were at the first call: a program that
+ * later gives them up stays privileged() for the rest of its run.
+ */
 int privileged(void);
 /*
  * From now on use the built-in paths whatever the environment says: for

@@ -132,23 +132,54 @@ reap(struct inject *q)
 	return WEXITSTATUS(status);
 }
 
+/* The envelope, gathered so that queue-inject gets it in few writes. */
+struct envbuf {
+	int fd, bad;
+	size_t len;
+	char b[4096];
+};
+
+static void
+env_put(struct envbuf *e, const char *s, size_t n)
+{
+	while (n > 0 && !e->bad) {
+		size_t k = sizeof e->b - e->len;
+
+		if (k == 0) {
+			e->bad |= write_all(e->fd, e->b, e->len) == -1;
+			e->len = 0;
+			continue;
+		}
+		if (k > n)
+			k = n;
+		memcpy(e->b + e->len, s, k);
+		e->len += k;
+		s += k;
+		n -= k;
+	}
+}
+
 int
 inject_close(struct inject *q, const char *sender, const char *const *rcpts,
     size_t n)
 {
-	int bad = 0;
+	struct envbuf e;
 
 	if (q->msgfd != -1)
 		close(q->msgfd);
 	q->msgfd = -1;
-	bad |= write_all(q->envfd, "F", 1);
-	bad |= write_all(q->envfd, sender, strlen(sender) + 1);
-	for (size_t i = 0; i < n && !bad; i++) {
-		bad |= write_all(q->envfd, "T", 1);
-		bad |= write_all(q->envfd, rcpts[i], strlen(rcpts[i]) + 1);
+	e.fd = q->envfd;
+	e.bad = 0;
+	e.len = 0;
+	env_put(&e, "F", 1);
+	env_put(&e, sender, strlen(sender) + 1);
+	for (size_t i = 0; i < n; i++) {
+		env_put(&e, "T", 1);
+		env_put(&e, rcpts[i], strlen(rcpts[i]) + 1);
 	}
-	if (!bad)
-		bad |= write_all(q->envfd, "", 1);
+	env_put(&e, "", 1);
+	if (!e.bad && e.len > 0)
+		(void)write_all(e.fd, e.b, e.len);
 	close(q->envfd);
 	q->envfd = -1;
 	/* a refused write shows in the exit status */
