@@ -134,7 +134,7 @@ struct synccount {
  * waited; if it was due within the wait, it ends the wait and its
  * handler gets its SIGALRM.  0, or -1 (errno ETIMEDOUT after the wait).
  */
-enum { LOCK_WAIT_US = 250000 };
+enum { LOCK_WAIT_US = 250000, LOCK_TICK_US = 20000 };
 
 static volatile sig_atomic_t lock_alarm;
 
@@ -190,13 +190,20 @@ range_lock(int fd, short type, off_t byte)
 	if (theirs > 0 && theirs < wait)
 		wait = theirs;
 	set_usec(&it.it_value, wait);
+	/* again and again: one that came before F_SETLKW began ends the next */
+	set_usec(&it.it_interval, LOCK_TICK_US);
 	lock_alarm = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = setitimer(ITIMER_REAL, &it, NULL);
-	if (r == 0) {
-		do
-			r = fcntl(fd, F_SETLKW, &fl);
-		while (r == -1 && errno == EINTR && !lock_alarm);
+	while (r == 0) {
+		if (lock_alarm) {
+			r = -1;
+			break;
+		}
+		if (fcntl(fd, F_SETLKW, &fl) == 0)
+			break;
+		if (errno != EINTR)
+			r = -1;
 	}
 	e = r == -1 && lock_alarm ? ETIMEDOUT : errno;
 	memset(&it, 0, sizeof it);
