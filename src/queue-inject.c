@@ -218,7 +218,7 @@ write_body(int fd, const struct buf *m, uint64_t total)
 
 /*
  * Make tmp/ID durable as new/ID.  Where sync_filesystem() can be trusted
- * (Linux 5.8 or later on ext4, XFS, Btrfs): link, then one syncfs(2),
+ * (Linux 5.17 or later on ext4, XFS, Btrfs): link, then one syncfs(2),
  * which writes the file and both names out in a commit shared with every
  * injection running at the same moment (group commit, through
  * lock/sync: one that finished writing before another's sync began

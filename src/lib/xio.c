@@ -60,7 +60,9 @@ write_all(int fd, const void *buf, size_t len)
 /*
  * Everything written on fd's filesystem, data and names, durable in one
  * journal commit: Linux's syncfs(2), which reports writeback errors since
- * Linux 5.8.  Commits of concurrent callers are shared, so that the cost
+ * Linux 5.8 and the filesystem's own failure to commit (a journal or log
+ * write that failed) since Linux 5.17: only from 5.17 on is its 0 to be
+ * believed.  Commits of concurrent callers are shared, so that the cost
  * of a sync is spread over all the messages it covers.  -1 with ENOSYS
  * where there is no such call.
  */
@@ -77,7 +79,7 @@ sync_filesystem_usable(int fd)
 
 		kernel = uname(&u) == 0 &&
 		    sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-		    (major > 5 || (major == 5 && minor >= 8));
+		    (major > 5 || (major == 5 && minor >= 17));
 	}
 	if (!kernel || fstatfs(fd, &sf) == -1)
 		return 0;

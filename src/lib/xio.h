@@ -12,8 +12,8 @@ int write_all(int fd, const void *buf, size_t len);
 int fsync_dir(const char *dir);
 int sync_filesystem(int fd);
 /*
- * 1 when sync_filesystem() can be trusted for fd's filesystem: Linux 5.8
- * or later (syncfs reports writeback errors since), on ext2/3/4, XFS,
+ * 1 when sync_filesystem() can be trusted for fd's filesystem: Linux 5.17
+ * or later (syncfs reports writeback and commit errors since), on ext2/3/4, XFS,
  * Btrfs or tmpfs; else 0, and the caller syncs file by file.
  */
 int sync_filesystem_usable(int fd);
