@@ -79,16 +79,21 @@ list_one(const char *path, const char *id, int is_new)
 	snprintf(spath, sizeof spath, "state/%c/%s", msgid_bucket(id), id);
 	sf = is_new ? NULL : fopen(spath, "re");
 	if (sf != NULL) {
-		char line[2048];
+		char *line = NULL, kind;
+		const char *rest;
+		size_t cap = 0;
 		unsigned long idx;
-		char kind;
+		ssize_t got;
 
 		/* as in queue-run, a line cut by a crash is no record */
-		while (fgets(line, sizeof line, sf) != NULL &&
-		    strchr(line, '\n') != NULL)
-			if (sscanf(line, "%c %lu", &kind, &idx) == 2 && idx < n &&
-			    (states[idx] == 0 || states[idx] == 't'))
+		while ((got = getline(&line, &cap, sf)) > 0 &&
+		    line[got - 1] == '\n') {
+			line[got - 1] = '\0';
+			if (queue_state_line(line, &kind, &idx, &rest) &&
+			    idx < n && (states[idx] == 0 || states[idx] == 't'))
 				states[idx] = kind;
+		}
+		free(line);
 		fclose(sf);
 	}
 	t = (time_t)h.time;

@@ -302,7 +302,8 @@ unload(struct msg *m)
 static void
 read_state(struct msg *m)
 {
-	char path[128], *data = NULL, *p;
+	char path[128], *data = NULL;
+	const char *p;
 	FILE *f;
 	size_t len = 0;
 	ssize_t r;
@@ -317,18 +318,12 @@ read_state(struct msg *m)
 	while ((r = getline(&data, &len, f)) > 0) {
 		unsigned long idx, tries;
 		char kind;
-		int off = 0;
 
-		p = data;
 		if (data[r - 1] != '\n')
 			break;		/* a line cut by a crash: ignore it */
 		data[r - 1] = '\0';
-		if (sscanf(p, "%c %lu%n", &kind, &idx, &off) < 2 ||
-		    idx >= m->n)
+		if (!queue_state_line(data, &kind, &idx, &p) || idx >= m->n)
 			continue;
-		p += off;
-		if (*p == ' ')
-			p++;
 		if (kind == 'd') {
 			m->st[idx] = R_DONE;
 		} else if (kind == 'f') {
@@ -433,26 +428,74 @@ unhold(struct msg *m)
 	m->heldlen = 0;
 }
 
-/* Append the held marks to state/B/ID (not synced). */
+/*
+ * A line left unfinished at the end of the state file (a crash or a full
+ * disk during an append) is cut off, so that the next append starts a
+ * line of its own instead of completing it into a mark never made.
+ * Sets *size to the file's length after: 0, or -1.
+ */
+static int
+cut_unfinished(int fd, off_t *size)
+{
+	struct stat st;
+	char b[512];
+	off_t end;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	*size = end = st.st_size;
+	while (end > 0) {
+		size_t n = end < (off_t)sizeof b ? (size_t)end : sizeof b;
+
+		if (pread(fd, b, n, end - (off_t)n) != (ssize_t)n)
+			return -1;
+		for (size_t i = n; i > 0; i--) {
+			if (b[i - 1] == '\n') {
+				off_t keep = end - (off_t)n + (off_t)i;
+
+				if (keep < *size && ftruncate(fd, keep) == -1)
+					return -1;
+				*size = keep;
+				return 0;
+			}
+		}
+		end -= (off_t)n;
+	}
+	if (*size > 0 && ftruncate(fd, 0) == -1)
+		return -1;
+	*size = 0;
+	return 0;
+}
+
+/*
+ * Append the held marks to state/B/ID (not synced).  A write that fails
+ * part way (a full disk) is taken back, so that no cut line stays.
+ */
 static void
 write_marks(struct msg *m)
 {
 	char path[128];
-	int fd;
+	off_t size = -1;
+	int fd, ok;
 
 	if (m->heldlen == 0)
 		return;
 	mess_path(path, sizeof path, "state", m->id);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd == -1 || write_all(fd, m->held, m->heldlen) == -1 ||
-	    close_checked(fd) == -1) {
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	ok = fd != -1 && cut_unfinished(fd, &size) == 0;
+	if (ok && write_all(fd, m->held, m->heldlen) == -1) {
+		if (ftruncate(fd, size) == -1) {
+			/* cut off before the next append, or ignored if last */
+		}
+		ok = 0;
+	}
+	if (fd != -1 && close_checked(fd) == -1)
+		ok = 0;
+	if (!ok)
 		logmsg("warning", m, "reason", "cannot record state: "
 		    "some deliveries may be repeated", NULL, NULL);
-		if (fd != -1)
-			close(fd);
-	} else {
+	else
 		m->dirty = 1;
-	}
 	unhold(m);
 }
 

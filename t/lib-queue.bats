@@ -245,3 +245,18 @@ qfile() {
 	run -0 test-queue check a a
 	[ "$output" = "$(printf 'a: ok\na: ok')" ]
 }
+
+@test "queue_state_line: d, f and t marks; a line cut short and run into the next is no mark" {
+	run -0 test-queue state 'd 12'
+	[ "$output" = 'd 12 []' ]
+	run -0 test-queue state 'f 0 550 no such user'
+	[ "$output" = 'f 0 [550 no such user]' ]
+	run -0 test-queue state 't 3 2 program exited 111: not yet'
+	[ "$output" = 't 3 [2 program exited 111: not yet]' ]
+	# "d 1" of a cut "d 12" with the next mark appended to it
+	for bad in 'd 1d 0' 'd 1t 0 1 x' 'f 1d 0' 'd 12 ' 'd' 'd ' 'd -1' \
+	    'd +1' 'x 1' 'd  1' 'dd 1' 'd 99999999999999999999999' 't 1' ''; do
+		run -1 test-queue state "$bad"
+		[ "$output" = bad ]
+	done
+}

@@ -693,6 +693,36 @@ header() {
 	queue_empty
 }
 
+@test "a state line cut short (a crash or a full disk mid-append) is no mark: its recipient is tried again, and later marks start a line of their own" {
+	dot_qmail ok './Maildir/'
+	dot_qmail tmp '|test -f "$HOME/fixed" || { echo not yet; exit 111; }' './Maildir/'
+	qr_start
+	inject sender@abc.com ok@abc.com tmp@abc.com
+	wait_log '^event=deferred '
+	id=$(log_ids '^event=new ')
+	qr_stop
+	[ "$QR_STATUS" -eq 0 ]
+	grep -qx 'd 0' "$(state_file "$id")"
+	# what an append cut short leaves: "d 1" of a "d 1..." never finished
+	printf 'd 1' | as_sandbox tee -a "$(state_file "$id")" >/dev/null
+	qr_start
+	wait_log '^event=deferred ' 2
+	qr_stop
+	# the cut line is gone, the new mark is a line of its own
+	if grep -q '^d 1' "$(state_file "$id")"; then return 1; fi
+	[ "$(tail -c 1 "$(state_file "$id")" | od -An -c | tr -d ' ')" = '\n' ]
+	grep -qx 't 1 2 program exited 111: not yet' "$(state_file "$id")"
+	run -0 as_sandbox queue-list
+	grep -q "	deferred	.*<tmp@abc.com>$" <<<"$output"
+	as_sandbox touch "$H/fixed"
+	qr_start
+	wait_log "^event=done msg=$id$"
+	[ "$(log_count "^event=delivered msg=$id rcpt=tmp@abc.com$")" -eq 1 ]
+	[ "$(log_count "^event=delivered msg=$id rcpt=ok@abc.com$")" -eq 1 ]
+	[ "$(maildir_count "$H/Maildir")" -eq 2 ]
+	queue_empty
+}
+
 @test "a group-writable home is deferred; after chmod 755 and SIGALRM the message is delivered" {
 	chmod 0775 "$H"
 	qr_start

@@ -1,6 +1,7 @@
 /*
  * queue - the on-disk queue's layout and message file format.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -264,4 +265,27 @@ queue_make(const char *dir)
 		return errno = ENAMETOOLONG, -1;
 	memcpy(ver, QUEUE_VERSION "\n", sizeof ver);
 	return write_file_atomic(path, ver, strlen(ver), 0644);
+}
+
+int
+queue_state_line(const char *line, char *kind, unsigned long *idx,
+    const char **rest)
+{
+	const char *p = line + 2;
+	unsigned long n = 0;
+
+	if ((line[0] != 'd' && line[0] != 'f' && line[0] != 't') ||
+	    line[1] != ' ' || !isdigit((unsigned char)*p))
+		return 0;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > (~0UL - 9) / 10)
+			return 0;
+		n = n * 10 + (unsigned long)(*p - '0');
+	}
+	if (line[0] == 'd' ? *p != '\0' : *p != ' ')
+		return 0;
+	*kind = line[0];
+	*idx = n;
+	*rest = *p == ' ' ? p + 1 : p;
+	return 1;
 }

@@ -68,5 +68,13 @@ int queue_inflow_mark(int fd, int on);
  */
 int queue_inflow_make(const char *path);
 int queue_sync_make(const char *path);
+/*
+ * One line of a state file, its newline removed: "d N", "f N REASON" or
+ * "t N TRIES REASON".  1 with *kind, *idx and *rest (what follows the
+ * space after N; "" for d); 0 for anything else, such as a line cut
+ * short and run into the next.
+ */
+int queue_state_line(const char *line, char *kind, unsigned long *idx,
+    const char **rest);
 
 #endif

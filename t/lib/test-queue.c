@@ -15,6 +15,8 @@
  *   test-queue parse           queue_header_parse on stdin (at most 4096
  *                              bytes): the fields as for show, or "bad"
  *                              (exit 1)
+ *   test-queue state LINE      queue_state_line(LINE): "KIND IDX [REST]",
+ *                              or "bad" (exit 1)
  *
  * Exit 2: bad test usage.
  */
@@ -141,6 +143,18 @@ main(int argc, char **argv)
 		}
 		if (write_all(1, buf, len) == -1)
 			return 1;
+		return 0;
+	}
+	if (strcmp(argv[1], "state") == 0 && argc == 3) {
+		const char *rest;
+		unsigned long idx;
+		char kind;
+
+		if (!queue_state_line(argv[2], &kind, &idx, &rest)) {
+			puts("bad");
+			return 1;
+		}
+		printf("%c %lu [%s]\n", kind, idx, rest);
 		return 0;
 	}
 	if (strcmp(argv[1], "parse") == 0 && argc == 2)
