@@ -298,8 +298,11 @@ unload(struct msg *m)
 	m->loaded = 0;
 }
 
-/* Apply state/B/ID to the recipients: done and failed ones stay so. */
-static void
+/*
+ * Apply state/B/ID to the recipients: done and failed ones stay so.
+ * 0, or -1 when the file cannot be read now (errno).
+ */
+static int
 read_state(struct msg *m)
 {
 	char path[128], *data = NULL;
@@ -310,11 +313,8 @@ read_state(struct msg *m)
 
 	mess_path(path, sizeof path, "state", m->id);
 	f = fopen(path, "re");
-	if (f == NULL) {
-		if (errno != ENOENT)
-			die_sys(QEXIT_TEMP, "open %s", path);
-		return;
-	}
+	if (f == NULL)
+		return errno == ENOENT ? 0 : -1;
 	while ((r = getline(&data, &len, f)) > 0) {
 		unsigned long idx, tries;
 		char kind;
@@ -338,11 +338,19 @@ read_state(struct msg *m)
 			m->reason[idx] = strdup(p != NULL ? p + 1 : "");
 		}
 	}
+	r = ferror(f) ? -1 : 0;
 	free(data);
 	fclose(f);
+	return r == 0 ? 0 : (errno = EIO, -1);
 }
 
-/* Load the envelope and the state.  0, or -1 when the file is unusable. */
+/*
+ * Load the envelope and the state.  0; -1 when the file is gone or
+ * unusable (malformed: queue-check's to set aside); LOAD_LATER when it
+ * cannot be read now (no descriptor left, EIO, ...): try again later.
+ */
+enum { LOAD_LATER = -2, LOAD_RETRY_SECONDS = 60 };
+
 static int
 load(struct msg *m)
 {
@@ -357,14 +365,18 @@ load(struct msg *m)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
 		logmsg("error", m, "reason", strerror(errno), NULL, NULL);
-		return -1;
+		return errno == ENOENT ? -1 : LOAD_LATER;
 	}
 	r = xread(fd, head, sizeof head);
+	if (r < 0 || fstat(fd, &st) == -1) {
+		logmsg("error", m, "reason", strerror(errno), NULL, NULL);
+		close(fd);
+		return LOAD_LATER;
+	}
 	/* the size must match the header: a file cut short by a crash
 	 * before queue-inject's sync (never acknowledged) is not delivered */
-	if (r < 0 || queue_header_parse(head, (size_t)r, &h) == -1 ||
+	if (queue_header_parse(head, (size_t)r, &h) == -1 ||
 	    h.envelope > ENVELOPE_MAX || h.envelope < 4 ||
-	    fstat(fd, &st) == -1 ||
 	    (uint64_t)st.st_size != h.length + h.envelope + h.message) {
 		close(fd);
 		logmsg("error", m, "reason", "malformed queue file", NULL, NULL);
@@ -373,6 +385,11 @@ load(struct msg *m)
 	m->env = xrealloc(NULL, h.envelope + 1);
 	r = pread(fd, m->env, h.envelope, (off_t)h.length);
 	close(fd);
+	if (r == -1) {
+		logmsg("error", m, "reason", strerror(errno), NULL, NULL);
+		unload(m);
+		return LOAD_LATER;
+	}
 	if (r != (ssize_t)h.envelope || m->env[0] != 'F' ||
 	    m->env[h.envelope - 1] != '\0' || m->env[h.envelope - 2] != '\0') {
 		unload(m);
@@ -399,8 +416,20 @@ load(struct msg *m)
 		m->rcpt[n++] = m->env + i + 1;	/* past the 'T' */
 	m->cursor = 0;
 	m->loaded = 1;
-	read_state(m);
+	if (read_state(m) == -1) {
+		logmsg("error", m, "reason", strerror(errno), NULL, NULL);
+		unload(m);
+		return LOAD_LATER;
+	}
 	return 0;
+}
+
+/* It could not be read now: again in LOAD_RETRY_SECONDS. */
+static void
+load_later(struct msg *m)
+{
+	m->next = time(NULL) + LOAD_RETRY_SECONDS;
+	heap_push(m);
 }
 
 /*
@@ -939,13 +968,14 @@ start_local(struct msg *m, size_t idx, const struct route *r)
 	for (struct msg *o = hot != NULL ? hot : cold; o != NULL &&
 	    n < LOCAL_BATCH_MAX && nm < LOCAL_MSGS_MAX &&
 	    scanned < SCAN_READY_MAX; o = ready_after(o), scanned++) {
-		int taken = 0;
+		int taken = 0, lr;
 
 		if (o == m || o->bad)
 			continue;
-		if (!o->loaded && load(o) == -1) {
-			o->bad = 1;	/* schedule() forgets it */
-			continue;
+		if (!o->loaded && (lr = load(o)) != 0) {
+			if (lr == -1)
+				o->bad = 1;	/* schedule() forgets it */
+			continue;	/* or schedule() puts it off */
 		}
 		for (size_t i = 0; i < o->n && n < LOCAL_BATCH_MAX; i++)
 			if (o->st[i] == R_PENDING &&
@@ -1485,9 +1515,14 @@ schedule(void)
 	    (hot != NULL || cold != NULL)) {
 		struct msg *m = hot != NULL ? hot : cold;
 
-		if (!m->loaded && (m->bad || load(m) == -1)) {
+		int r = m->loaded ? 0 : m->bad ? -1 : load(m);
+
+		if (r != 0) {
 			next_ready();
-			forget(m);	/* left on disk for queue-check */
+			if (r == LOAD_LATER)
+				load_later(m);
+			else
+				forget(m);	/* left on disk for queue-check */
 			continue;
 		}
 		if (!work(m)) {

@@ -723,6 +723,31 @@ header() {
 	queue_empty
 }
 
+@test "a message it cannot read for now (an unreadable state file) is put off, not dropped nor fatal: the others go on, and it goes once readable" {
+	dot_qmail tmp '|test -f "$HOME/fixed" || { echo not yet; exit 111; }' './Maildir/'
+	qr_start
+	inject sender@abc.com tmp@abc.com
+	wait_log '^event=deferred '
+	id=$(log_ids '^event=new ')
+	qr_stop
+	as_sandbox chmod 000 "$(state_file "$id")"
+	as_sandbox touch "$H/fixed"
+	qr_start
+	wait_log "^event=error msg=$id reason=\"Permission denied\"$"
+	# the queue manager lives on and delivers the rest
+	inject sender@abc.com abc@abc.com
+	wait_log '^event=done ' 1
+	[ "$(maildir_count "$H/Maildir")" -eq 1 ]
+	kill -0 "$QR_PID"
+	[ -f "$(mess_file "$id")" ]
+	as_sandbox chmod 640 "$(state_file "$id")"
+	qr_alarm
+	wait_log "^event=done msg=$id$"
+	[ "$(log_count "^event=delivered msg=$id rcpt=tmp@abc.com$")" -eq 1 ]
+	[ "$(maildir_count "$H/Maildir")" -eq 2 ]
+	queue_empty
+}
+
 @test "a group-writable home is deferred; after chmod 755 and SIGALRM the message is delivered" {
 	chmod 0775 "$H"
 	qr_start
