@@ -939,6 +939,55 @@ commit_prepared(struct prepared *pr)
 	return 0;
 }
 
+/*
+ * Where syncfs(2) is refused (a seccomp filter, say): each prepared file
+ * synced by itself before its link (new_dirs 0), or each new/ directory
+ * after the links (new_dirs 1).  0, or -1 (errno) at the first failure.
+ */
+static int
+sync_each(const struct prepared *pr, int new_dirs)
+{
+	size_t off = 0;
+
+	while (off < pr->len) {
+		const char *tmp = pr->buf + off, *new;
+		size_t tl = strnlen(tmp, pr->len - off), nl;
+
+		if (tl == pr->len - off)
+			break;
+		new = tmp + tl + 1;
+		nl = strnlen(new, pr->len - off - tl - 1);
+		if (nl == pr->len - off - tl - 1)
+			break;
+		if (new_dirs) {
+			char dir[PATH_BYTES_MAX];
+			const char *slash = strrchr(new, '/');
+			size_t dl = slash != NULL ? (size_t)(slash - new) : 0;
+
+			if (dl == 0 || dl >= sizeof dir) {
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+			memcpy(dir, new, dl);
+			dir[dl] = '\0';
+			if (fsync_dir(dir) == -1)
+				return -1;
+		} else {
+			int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+
+			if (fd == -1 || fsync(fd) == -1) {
+				if (fd != -1)
+					close_failed(fd);
+				return -1;
+			}
+			if (close_checked(fd) == -1)
+				return -1;
+		}
+		off += tl + 1 + nl + 1;
+	}
+	return 0;
+}
+
 /* Append a prepared file's two paths to pr (maildir_prepare_with). */
 static int
 prepare_into(void *arg, const char *tmp, const char *new)
@@ -1089,15 +1138,26 @@ deliver_many(size_t n)
 	close(null);
 	if (hfd != -1) {
 		char why[REPORT_BYTES + 1] = "";
-		int linked = 0;
+		int linked = 0, each = 0;
 
-		if (sync_filesystem(hfd) == -1)
-			snprintf(why, sizeof why, "cannot sync the mailbox "
-			    "filesystem: %s", strerror(errno));
+		if (sync_filesystem(hfd) == -1) {
+			if (errno == ENOSYS || errno == EPERM ||
+			    errno == EINVAL)
+				each = 1;	/* refused: file by file */
+			else
+				snprintf(why, sizeof why, "cannot sync the "
+				    "mailbox filesystem: %s", strerror(errno));
+		}
 		for (size_t i = 0; i < n; i++) {
 			if (codes[i] != QEXIT_OK || prep[i].len == 0)
 				continue;
 			if (why[0] != '\0') {
+				discard(&prep[i]);
+			} else if (each && sync_each(&prep[i], 0) == -1) {
+				codes[i] = QEXIT_TEMP;
+				snprintf(reports + i * (REPORT_BYTES + 1),
+				    REPORT_BYTES + 1, "cannot sync a message "
+				    "in tmp/: %s", strerror(errno));
 				discard(&prep[i]);
 			} else if (commit_prepared(&prep[i]) == -1) {
 				codes[i] = QEXIT_TEMP;
@@ -1108,9 +1168,15 @@ deliver_many(size_t n)
 				linked = 1;
 			}
 		}
-		if (why[0] == '\0' && linked && sync_filesystem(hfd) == -1)
+		if (why[0] == '\0' && linked && !each &&
+		    sync_filesystem(hfd) == -1)
 			snprintf(why, sizeof why, "cannot sync the mailbox "
 			    "filesystem: %s", strerror(errno));
+		for (size_t i = 0; why[0] == '\0' && each && i < n; i++)
+			if (codes[i] == QEXIT_OK && prep[i].len > 0 &&
+			    sync_each(&prep[i], 1) == -1)
+				snprintf(why, sizeof why, "cannot sync new/: %s",
+				    strerror(errno));
 		if (close_checked(hfd) == -1 && why[0] == '\0')
 			snprintf(why, sizeof why, "cannot sync the mailbox "
 			    "filesystem: %s", strerror(errno));
