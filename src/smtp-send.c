@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -223,23 +224,65 @@ connect_to(const struct dns_addr *a, unsigned port, char *err, size_t esz)
 	return fd;
 }
 
-/* Read one (multi-line) reply; the code, or -1 on timeout or EOF. */
+/*
+ * One line of a reply, LF removed, into line (max bytes): LINE_OK, or an
+ * error.  The whole reply must come before deadline (CLOCK_MONOTONIC),
+ * however slowly its bytes trickle in, and a line longer than max is an
+ * error at once: a server that sends bytes without end holds no slot.
+ */
+static int
+reply_line(struct rbuf *in, char *line, size_t max, size_t *len,
+    const struct timespec *deadline)
+{
+	size_t n = 0;
+
+	for (;;) {
+		int c;
+
+		if (rbuf_pending(in) == 0) {
+			struct timespec now;
+			long long ms;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+			    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+			if (ms <= 0)
+				return LINE_TIMEOUT;
+			in->timeout_ms = (int)ms;
+		}
+		c = rbuf_getc(in);
+		if (c < 0)
+			return c == LINE_EOF && n > 0 ? LINE_PARTIAL : c;
+		if (c == '\n') {
+			line[n] = '\0';
+			*len = n;
+			return LINE_OK;
+		}
+		if (n + 2 > max)
+			return LINE_TOOLONG;
+		line[n++] = (char)c;
+	}
+}
+
+/*
+ * Read one (multi-line) reply, all of it within control/timeoutremote;
+ * the code, or -1 on timeout, EOF or a malformed or over-long reply.
+ */
 static int
 get_reply(struct rbuf *in, struct reply *r, char *lines, size_t lsize)
 {
 	char line[REPLY_LINE_MAX];
+	struct timespec deadline;
 	size_t len, tl = 0;
 
 	if (lines != NULL)
 		lines[0] = '\0';
 	r->text[0] = '\0';
 	r->code = -1;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += (time_t)tremote;
 	for (int n = 0; n < REPLY_LINES_MAX; n++) {
-		int s = rbuf_getline(in, line, sizeof line, &len);
-
-		if (s == LINE_TOOLONG)
-			continue;	/* an over-long line: part of the reply */
-		if (s != LINE_OK)
+		if (reply_line(in, line, sizeof line, &len, &deadline) != LINE_OK)
 			return -1;
 		if (len > 0 && line[len - 1] == '\r')
 			line[--len] = '\0';

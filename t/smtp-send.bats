@@ -296,6 +296,21 @@ unix() {
 	[ "$(conn_count "$T/srv")" = 1 ]
 }
 
+@test "a server whose greeting never ends, in a flood or a trickle of bytes: defer after control/timeoutremote" {
+	for how in flood trickle; do
+		smtpd_start "$T/srv-$how" 127.0.0.1 "$PORT" --babble "$how"
+		routes "example.test:127.0.0.1:$PORT"
+		control timeoutremote 2
+		SECONDS=0
+		send example.test "$SENDER" a@example.test
+		took=$SECONDS
+		remote_kill "$SMTPD_PID"
+		[ "$status" = 0 ]
+		[ "$took" -le $((6 * REMOTE_SLOW)) ]
+		[[ ${lines[0]} == "$(tabs defer a@example.test '')"* ]]
+	done
+}
+
 @test "a server that goes silent after the data: defer after control/timeoutremote, nothing counted as sent" {
 	smtpd_start "$T/srv" 127.0.0.1 "$PORT" --hang-at dot
 	routes "example.test:127.0.0.1:$PORT"

@@ -46,6 +46,9 @@
 #   --hang              accept connections and never answer
 #   --hang-at STAGE     answer until STAGE, then go silent: greeting (as
 #                       --hang), ehlo, mail, rcpt, data or dot
+#   --babble HOW        greet with a reply that never ends: "flood", "220 "
+#                       then bytes without end and no LF; "trickle", "220 "
+#                       then one byte every 0.3 s, never a LF
 #   --lag SECONDS       wait this long before the reply to MAIL, so that a
 #                       pipelining client's RCPT and DATA are surely there
 #                       (AHEAD in DIR/log); default 0.3
@@ -175,8 +178,24 @@ class Session(socketserver.BaseRequestHandler):
         except (Hang, EOFError, ConnectionError):
             pass
 
+    def babble(self):
+        """A greeting that never ends, fast or slow, until the client goes."""
+        try:
+            self.request.sendall(b"220 ")
+            while True:
+                if opts.babble == "flood":
+                    self.request.sendall(b"A" * 65536)
+                else:
+                    self.request.sendall(b"A")
+                    time.sleep(0.3)
+        except OSError:
+            pass
+        raise Hang
+
     def session(self):
         name = opts.greet_as
+        if opts.babble:
+            self.babble()
         self.hang_at("greeting")
         greeted = opts.greet // 100 == 2
         self.reply("%03d %s ESMTP smtpd.py" % (opts.greet, name))
@@ -321,6 +340,7 @@ def main():
     p.add_argument("--hang-at", choices=["greeting", "ehlo", "mail", "rcpt",
                                          "data", "dot"])
     p.add_argument("--lag", type=float, default=0.3)
+    p.add_argument("--babble", choices=["flood", "trickle"])
     opts = p.parse_args()
     os.makedirs(opts.dir, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
