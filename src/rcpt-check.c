@@ -8,10 +8,13 @@
  *         file, no -default, not in the forwarding table); 111 trouble.
  *
  * Installed setuid root, executable only by the SMTP server's group.
- * Root is kept only for the route lookup, which reads the world-readable
- * control files and users/assign; the home is read as the user it
- * belongs to.  It answers with its exit status and nothing else.
+ * The address from the network is read and looked up with the caller's
+ * ids (the route lookup reads only the world-readable control files,
+ * users/assign and the user database); root is taken back, from the
+ * saved set-user-ID, only to become the user the home belongs to, which
+ * it is read as.  It answers with its exit status and nothing else.
  */
+#include <errno.h>
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +39,9 @@ main(int argc, char **argv)
 	(void)argv;
 	if (argc > 1)
 		usage("<address");
+	/* the network's text is not parsed as root */
+	if (geteuid() == 0 && getuid() != 0 && seteuid(getuid()) == -1)
+		die_sys(QEXIT_TEMP, "give up root for the lookup");
 	rbuf_init(&in, 0, 10000);
 	k = rbuf_getline(&in, line, sizeof line, &len);
 	if ((k != LINE_OK && k != LINE_PARTIAL) || len == 0 ||
@@ -47,6 +53,9 @@ main(int argc, char **argv)
 	if (k != ROUTE_OK || r.kind == ROUTE_REMOTE || r.ext[0] == '\0' ||
 	    r.uid == 0)
 		return QEXIT_OK;
+	if (geteuid() != 0 && getuid() != 0 && seteuid(0) == -1 &&
+	    errno != EPERM)
+		die_sys(QEXIT_TEMP, "take root back");
 	if (geteuid() == 0) {
 		gid_t gid = (gid_t)r.gid;
 

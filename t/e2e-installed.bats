@@ -220,6 +220,13 @@ except smtplib.SMTPRecipientsRefused as e:
 	[[ $output == *'550'* ]]
 	echo ./Maildir/ >"$W/home/vdt1/.qmail-default"
 	chown vdtest1: "$W/home/vdt1/.qmail-default"
+	# the address is looked up with the caller's ids, not root's: a
+	# users/assign that only root may read cannot be read by the lookup
+	chmod 600 "$W/inst/users/assign"
+	run bash -c "echo vdtest1@inst.example | setpriv --reuid=$d --regid=$(id -g vdmaild) --clear-groups '$L/rcpt-check'"
+	chmod 644 "$W/inst/users/assign"
+	[ "$status" -eq 111 ]
+	[[ $output == *'users/assign'* ]]
 }
 
 @test "installed: a .qmail program line reads the message, not the queue file's envelope" {
