@@ -38,6 +38,7 @@ enum {
 	HOST_BYTES_MAX = 255,		/* HOST goes into every timestamp */
 	IDLE_SECONDS = 600,
 	ERRORS_MAX = 10,
+	LOGINS_MAX = 3,			/* failed logins, then the end */
 	FAIL_DELAY_MS = 1000
 };
 
@@ -165,7 +166,7 @@ int
 main(int argc, char **argv)
 {
 	char line[LINE_BYTES_MAX];
-	unsigned errors = 0;
+	unsigned errors = 0, failures = 0;
 
 	progname = "pop3-auth";
 	if (argc < 4)
@@ -212,7 +213,11 @@ main(int argc, char **argv)
 				out("-ERR USER first\r\n");
 				continue;
 			}
-			login(argv + 2, arg);
+			login(argv + 2, arg);	/* returns only when refused */
+			if (++failures >= LOGINS_MAX) {
+				out("-ERR too many failed logins\r\n");
+				return QEXIT_OK;
+			}
 		} else if (strcasecmp(line, "CAPA") == 0) {
 			out("+OK capabilities follow\r\nUSER\r\nTOP\r\nUIDL\r\n"
 			    "RESP-CODES\r\nIMPLEMENTATION vdmail\r\n.\r\n");

@@ -118,6 +118,19 @@ EOF
 	[ "$t" -ge 2000 ]
 }
 
+@test "the third failed login ends the session: no guessing without end on one connection" {
+	run -0 auth "$T/stub1" 'USER jane@abc.com' 'PASS a' 'USER jane@abc.com' \
+	    'PASS b' 'USER jane@abc.com' 'PASS c' 'USER jane@abc.com' 'PASS d' QUIT
+	[ "$output" = "+OK $HOST POP3 ready
++OK
+-ERR authorization failed
++OK
+-ERR authorization failed
++OK
+-ERR authorization failed
+-ERR too many failed logins" ]
+}
+
 @test "a temporary failure (exit 111) is a different -ERR, after the same delay" {
 	t0=$(now_ms)
 	run -0 auth "$T/stub111" 'USER jane@abc.com' 'PASS x' QUIT
