@@ -673,10 +673,12 @@ received_line(struct data *d, const char *id)
 static void
 log_message(const char *id, const struct data *d)
 {
-	char line[ADDR_BYTES_MAX + 256];
+	char line[3 * ADDR_BYTES_MAX + 256], from[2 * ADDR_BYTES_MAX + 3];
 
+	/* quoted as in SMTP: a space in a local part cannot fake a field */
+	(void)addr_quote(from, sizeof from, sender);
 	snprintf(line, sizeof line, "smtp-accept: info: msg=%s ip=%s "
-	    "from=<%s> rcpts=%zu bytes=%llu\n", id, remoteip, sender, nrcpt,
+	    "from=<%s> rcpts=%zu bytes=%llu\n", id, remoteip, from, nrcpt,
 	    d->bytes);
 	if (write(2, line, strlen(line)) < 0) {
 		/* the log is gone; the message is not */

@@ -366,7 +366,8 @@ static int
 session(int fd, const char *hostname, char *err, size_t esz)
 {
 	static struct rbuf in;
-	char ehlo[4096], cmd[ADDR_BYTES_MAX + 64], why[TEXT_MAX + 128];
+	char ehlo[4096], cmd[2 * ADDR_BYTES_MAX + 64], why[TEXT_MAX + 128];
+	char qs[2 * ADDR_BYTES_MAX + 3], qr[2 * ADDR_BYTES_MAX + 3];
 	struct reply r;
 	int pipelining = 0, size = 0, accepted = 0;
 
@@ -425,16 +426,20 @@ session(int fd, const char *hostname, char *err, size_t esz)
 		    (p[4] == '\0' || p[4] == ' '))
 			size = 1;
 	}
+	/* a local part that is no dot-atom goes quoted: a space or a '>'
+	 * in it must not end the path or add parameters */
+	(void)addr_quote(qs, sizeof qs, sender);
 	if (size)
-		fmt(cmd, sizeof cmd, "MAIL FROM:<%s> SIZE=%lld\r\n", sender,
+		fmt(cmd, sizeof cmd, "MAIL FROM:<%s> SIZE=%lld\r\n", qs,
 		    msgsize);
 	else
-		fmt(cmd, sizeof cmd, "MAIL FROM:<%s>\r\n", sender);
+		fmt(cmd, sizeof cmd, "MAIL FROM:<%s>\r\n", qs);
 	if (put(fd, cmd) == -1)
 		goto lost;
 	if (pipelining) {
 		for (size_t i = 0; i < nrcpt; i++) {
-			fmt(cmd, sizeof cmd, "RCPT TO:<%s>\r\n", rcpt[i]);
+			(void)addr_quote(qr, sizeof qr, rcpt[i]);
+			fmt(cmd, sizeof cmd, "RCPT TO:<%s>\r\n", qr);
 			if (put(fd, cmd) == -1)
 				goto lost;
 		}
@@ -454,7 +459,8 @@ session(int fd, const char *hostname, char *err, size_t esz)
 	}
 	for (size_t i = 0; i < nrcpt; i++) {
 		if (!pipelining) {
-			fmt(cmd, sizeof cmd, "RCPT TO:<%s>\r\n", rcpt[i]);
+			(void)addr_quote(qr, sizeof qr, rcpt[i]);
+			fmt(cmd, sizeof cmd, "RCPT TO:<%s>\r\n", qr);
 			if (put(fd, cmd) == -1)
 				goto lost;
 		}

@@ -272,3 +272,28 @@ rep() {
 	run test-addr parse '<a@example.x->'
 	[ "$output" = 'err syntax' ]
 }
+
+@test "quote: a dot-atom local part stays as it is; any other is quoted, so that nothing in it ends the path" {
+	run -0 test-addr quote 'jane.doe+tag@example.com'
+	[ "$output" = 'jane.doe+tag@example.com' ]
+	run -0 test-addr quote ''
+	[ "$output" = '' ]
+	run -0 test-addr quote 'postmaster'
+	[ "$output" = 'postmaster' ]
+	run -0 test-addr quote 'a> RET=HDRS ENVID=zz@evil.com'
+	[ "$output" = '"a> RET=HDRS ENVID=zz"@evil.com' ]
+	run -0 test-addr quote 'say "hi"\x@example.com'
+	[ "$output" = '"say \"hi\"\\x"@example.com' ]
+	run -0 test-addr quote '.lead@example.com'
+	[ "$output" = '".lead"@example.com' ]
+	run -0 test-addr quote 'a..b@example.com'
+	[ "$output" = '"a..b"@example.com' ]
+	run -0 test-addr quote 'trail.@example.com'
+	[ "$output" = '"trail."@example.com' ]
+	# the last '@' is the domain's: one in a quoted local part stays in it
+	run -0 test-addr quote 'a@b@example.com'
+	[ "$output" = '"a@b"@example.com' ]
+	# the worst case fits: every byte of 1000 escaped
+	run -0 test-addr quote "$(printf '"%.0s' $(seq 1000))"
+	[ "${#output}" -eq 2002 ]
+}

@@ -559,6 +559,15 @@ PY
 	grep -q "^smtp-accept: info: msg=$id " "$T/err"
 }
 
+@test "a quoted sender with spaces is logged quoted: it cannot add fields to the log line" {
+	session 'HELO client.test' 'MAIL FROM:<"x> rcpts=99 ip=6.6.6.6 from=<y"@a.example>' \
+	    'RCPT TO:<x@example.net>' DATA 'Subject: t' '' body . QUIT
+	smtp
+	local id
+	id=$(id_of 5)
+	grep -qx "smtp-accept: info: msg=$id ip=unknown from=<\"x> rcpts=99 ip=6.6.6.6 from=<y\"@a.example> rcpts=1 bytes=[0-9]*" "$T/err"
+}
+
 @test "one Received: line first, naming the HELO host, TCPREMOTEHOST and TCPREMOTEIP" {
 	session 'EHLO helo.client.test' 'MAIL FROM:<a@b.example>' \
 	    'RCPT TO:<x@example.net>' DATA 'Subject: t' '' body . QUIT

@@ -189,6 +189,17 @@ unix() {
 	[ "${lines[0]}" = "$(tabs defer a@example.test '127.0.0.1 said: 451-4.3.0 first line 451 4.3.0 second line')" ]
 }
 
+@test "a local part that is no dot-atom goes out quoted: a space or '>' in it adds no parameter" {
+	smtpd_start "$T/srv" 127.0.0.1 "$PORT" --no-size
+	routes "example.test:127.0.0.1:$PORT"
+	send example.test 'a> RET=HDRS ENVID=zz@evil.test' 'b> NOTIFY=SUCCESS@example.test' \
+	    'plain.one@example.test'
+	[ "$status" = 0 ]
+	[ "$(cat "$T/srv/msg.1/mail")" = 'MAIL FROM:<"a> RET=HDRS ENVID=zz"@evil.test>' ]
+	[ "$(grep -c 'RCPT TO:<"b> NOTIFY=SUCCESS"@example.test>' "$T/srv/log")" = 1 ]
+	[ "$(grep -c 'RCPT TO:<plain.one@example.test>' "$T/srv/log")" = 1 ]
+}
+
 @test "the null sender is sent as MAIL FROM:<>" {
 	smtpd_start "$T/srv" 127.0.0.1 "$PORT" --no-size
 	routes "example.test:127.0.0.1:$PORT"

@@ -187,3 +187,52 @@ addr_parse_path(const char *s, char *out, size_t size, const char **rest,
 	*rest = p;
 	return ADDR_OK;
 }
+
+static int
+atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c >= 0x80 ||
+	    strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+int
+addr_quote(char *out, size_t size, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	size_t ll = at != NULL ? (size_t)(at - addr) : strlen(addr), n = 0;
+	int dotatom = ll > 0 && addr[0] != '.' && addr[ll - 1] != '.';
+
+	for (size_t i = 0; dotatom && i < ll; i++)
+		if (!(atext((unsigned char)addr[i]) ||
+		    (addr[i] == '.' && addr[i + 1] != '.')))
+			dotatom = 0;
+	if (ll == 0 || dotatom) {
+		if (strlen(addr) + 1 > size)
+			return -1;
+		memcpy(out, addr, strlen(addr) + 1);
+		return 0;
+	}
+	if (n + 1 >= size)
+		return -1;
+	out[n++] = '"';
+	for (size_t i = 0; i < ll; i++) {
+		if (addr[i] == '"' || addr[i] == '\\') {
+			if (n + 1 >= size)
+				return -1;
+			out[n++] = '\\';
+		}
+		if (n + 1 >= size)
+			return -1;
+		out[n++] = addr[i];
+	}
+	if (n + 1 + (at != NULL ? strlen(at) : 0) + 1 > size)
+		return -1;
+	out[n++] = '"';
+	if (at != NULL) {
+		memcpy(out + n, at, strlen(at));
+		n += strlen(at);
+	}
+	out[n] = '\0';
+	return 0;
+}

@@ -40,5 +40,12 @@ int addr_has_routing(const char *addr);
 int domain_valid(const char *d);
 /* No byte below 0x20, no DEL. */
 int is_clean(const char *s, size_t len);
+/*
+ * addr as it goes into an SMTP command between < and >: its local part
+ * as it is when it is a dot-atom, else quoted (RFC 5321 Quoted-string:
+ * '"' and '\\' escaped), so that a space or a '>' in it cannot end the
+ * path.  0, or -1 when it does not fit in size bytes.
+ */
+int addr_quote(char *out, size_t size, const char *addr);
 
 #endif

@@ -10,6 +10,9 @@
  *   test-addr domain-valid D      domain_valid: 1 or 0
  *   test-addr clean STR           is_clean(STR): 1 or 0
  *   test-addr clean -             is_clean on all of stdin (NULs too)
+ *   test-addr quote ADDR          addr_quote: the path's text between
+ *                                 < and >, or "toolong" (exit 1) when it
+ *                                 does not fit in 2 * ADDR_BYTES_MAX + 3
  *
  * Exit 2: bad test usage.
  */
@@ -111,6 +114,16 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "domain-valid") == 0) {
 		printf("%d\n", domain_valid(argv[2]) ? 1 : 0);
+		return 0;
+	}
+	if (strcmp(argv[1], "quote") == 0) {
+		char q[2 * ADDR_BYTES_MAX + 3];
+
+		if (addr_quote(q, sizeof q, argv[2]) == -1) {
+			puts("toolong");
+			return 1;
+		}
+		printf("%s\n", q);
 		return 0;
 	}
 	if (strcmp(argv[1], "clean") == 0) {
