@@ -50,6 +50,7 @@ enum {
 	COMMAND_BYTES_MAX = 512,	/* a command line, CRLF included (RFC 5321) */
 	RCPTS_MAX = 100,		/* more get 452 */
 	ERRORS_MAX = 10,		/* the error after these gets 421 */
+	REFUSED_MAX = 100,		/* refused RCPTs, then 421 */
 	HOPS_MAX = 100,			/* Received/Delivered-To lines: a loop */
 	HELO_BYTES_MAX = 255,
 	REPLY_BUF = 8192,
@@ -83,7 +84,7 @@ static int have_mail;
 static char sender[ADDR_BYTES_MAX + 1];
 static char *rcpt[RCPTS_MAX];
 static size_t nrcpt;
-static unsigned errors;
+static unsigned errors, refused;
 
 static void
 on_alarm(int sig)
@@ -420,6 +421,23 @@ deliverable(const char *addr)
 	return 1;
 }
 
+/*
+ * A refused RCPT: its reply, and past REFUSED_MAX of them in a session
+ * the end of it (each may cost a lookup, in installed mode a program
+ * start: a client may not make them without end).
+ */
+static void
+refuse_rcpt(const char *text)
+{
+	if (++refused > REFUSED_MAX) {
+		reply("421 4.7.0 %s too many refused recipients, closing "
+		    "connection", me);
+		flush();
+		_exit(QEXIT_OK);
+	}
+	reply("%s", text);
+}
+
 static void
 smtp_rcpt(const char *arg)
 {
@@ -428,27 +446,27 @@ smtp_rcpt(const char *arg)
 	int routed, r, postmaster;
 
 	if (!have_mail) {
-		reply("503 5.5.1 MAIL first");
+		refuse_rcpt("503 5.5.1 MAIL first");
 		return;
 	}
 	p = after_keyword(arg, "TO:");
 	if (p == NULL) {
-		reply("501 5.5.4 syntax: RCPT TO:<address>");
+		refuse_rcpt("501 5.5.4 syntax: RCPT TO:<address>");
 		return;
 	}
 	r = addr_parse_path(p, addr, sizeof addr, &rest, &routed);
 	if (r != ADDR_OK || addr[0] == '\0') {
-		reply("501 5.1.3 bad recipient address syntax");
+		refuse_rcpt("501 5.1.3 bad recipient address syntax");
 		return;
 	}
 	while (*rest == ' ')
 		rest++;
 	if (*rest != '\0') {
-		reply("555 5.5.4 unsupported parameter");
+		refuse_rcpt("555 5.5.4 unsupported parameter");
 		return;
 	}
 	if (nrcpt >= RCPTS_MAX) {
-		reply("452 4.5.3 too many recipients");
+		refuse_rcpt("452 4.5.3 too many recipients");
 		return;
 	}
 	domain = addr_domain(addr);
@@ -459,7 +477,7 @@ smtp_rcpt(const char *arg)
 		size_t n = strlen(addr);
 
 		if (n + 1 + strlen(me) > ADDR_BYTES_MAX) {
-			reply("501 5.1.3 address too long");
+			refuse_rcpt("501 5.1.3 address too long");
 			return;
 		}
 		snprintf(addr + n, sizeof addr - n, "@%s", me);
@@ -469,26 +487,26 @@ smtp_rcpt(const char *arg)
 		size_t n = strlen(addr), m = strlen(relayclient);
 
 		if (n + m > ADDR_BYTES_MAX) {
-			reply("501 5.1.3 address too long");
+			refuse_rcpt("501 5.1.3 address too long");
 			return;
 		}
 		memcpy(addr + n, relayclient, m + 1);
 	} else if (routed || addr_has_routing(addr)) {
-		reply("550 5.7.1 sorry, no relaying through this server");
+		refuse_rcpt("550 5.7.1 sorry, no relaying through this server");
 		return;
 	} else if (domain == NULL) {
-		reply("553 5.1.2 a recipient needs a domain");
+		refuse_rcpt("553 5.1.2 a recipient needs a domain");
 		return;
 	} else if (!postmaster && !rcpthost_ok(domain)) {
-		reply("553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts");
+		refuse_rcpt("553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts");
 		return;
 	}
 	switch (deliverable(addr)) {
 	case 0:
-		reply("550 5.1.1 sorry, no mailbox here by that name");
+		refuse_rcpt("550 5.1.1 sorry, no mailbox here by that name");
 		return;
 	case -1:
-		reply("451 4.3.0 unable to look the recipient up; try again later");
+		refuse_rcpt("451 4.3.0 unable to look the recipient up; try again later");
 		return;
 	}
 	rcpt[nrcpt] = strdup(addr);

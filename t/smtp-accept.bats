@@ -332,6 +332,25 @@ for i in range(2000):
 	[ "$(qpart "$(queued)" rcpts | tail -n 1)" = u100@example.net ]
 }
 
+@test "refused recipients: the 101st of a session gets 421 and the end, RSET or not" {
+	local i lines=('HELO client.test' 'MAIL FROM:<a@b.example>') want=("$G" "$H" "$MOK")
+	for i in $(seq 60); do
+		lines+=("RCPT TO:<u$i@foreign.example>")
+		want+=("$NOTMINE")
+	done
+	lines+=(RSET 'MAIL FROM:<a@b.example>')
+	want+=('250 2.0.0 ok' "$MOK")
+	for i in $(seq 41); do
+		lines+=("RCPT TO:<v$i@foreign.example>")
+		want+=("$NOTMINE")
+	done
+	want[$((${#want[@]} - 1))]='421 4.7.0 mx.example.net too many refused recipients, closing connection'
+	session "${lines[@]}" QUIT
+	smtp
+	[ "$status" = 0 ]
+	expect_reply "${want[@]}"
+}
+
 @test "an address that delivery would certainly bounce gets 550 5.1.1" {
 	rm "$R/alias/.qmail-default"
 	touch "$R/alias/.qmail-postmaster" "$R/alias/.qmail-john" \
