@@ -890,20 +890,38 @@ deliver_child(size_t i, int null, int *code, char *report,
 	memmove(report, why, strlen(why) + 1);
 }
 
+/*
+ * The pair of paths (tmp/ file, its name to be in new/) at *off in pr:
+ * 1 with *off moved past it, or 0 at the end (or at a pair cut short).
+ */
+static int
+next_pair(const struct prepared *pr, size_t *off, const char **tmp,
+    const char **new)
+{
+	size_t left = pr->len - *off, tl, nl;
+
+	if (*off >= pr->len)
+		return 0;
+	*tmp = pr->buf + *off;
+	tl = strnlen(*tmp, left);
+	if (tl == left)
+		return 0;
+	*new = *tmp + tl + 1;
+	nl = strnlen(*new, left - tl - 1);
+	if (nl == left - tl - 1)
+		return 0;
+	*off += tl + 1 + nl + 1;
+	return 1;
+}
+
 /* Remove the files a child prepared (its delivery did not go through). */
 static void
 discard(struct prepared *pr)
 {
-	for (size_t off = 0; off < pr->len;) {
-		const char *tmp = pr->buf + off;
-		size_t tl = strnlen(tmp, pr->len - off);
+	const char *tmp, *new;
 
-		if (tl == pr->len - off)
-			break;
+	for (size_t off = 0; next_pair(pr, &off, &tmp, &new);)
 		unlink(tmp);
-		off += tl + 1;
-		off += strnlen(pr->buf + off, pr->len - off) + 1;
-	}
 	pr->len = 0;
 }
 
@@ -912,18 +930,10 @@ discard(struct prepared *pr)
 static int
 commit_prepared(struct prepared *pr)
 {
+	const char *tmp, *new;
 	size_t off = 0;
 
-	while (off < pr->len) {
-		const char *tmp = pr->buf + off, *new;
-		size_t tl = strnlen(tmp, pr->len - off), nl;
-
-		if (tl == pr->len - off)
-			break;
-		new = tmp + tl + 1;
-		nl = strnlen(new, pr->len - off - tl - 1);
-		if (nl == pr->len - off - tl - 1)
-			break;
+	while (next_pair(pr, &off, &tmp, &new)) {
 		if (maildir_commit(tmp, new) == -1) {
 			int e = errno;
 
@@ -932,9 +942,8 @@ commit_prepared(struct prepared *pr)
 			memmove(pr->buf, pr->buf + off, pr->len);
 			discard(pr);
 			errno = e;
-			return -1;
+			return -1;	/* the failed one and the rest removed */
 		}
-		off += tl + 1 + nl + 1;
 	}
 	return 0;
 }
@@ -947,18 +956,9 @@ commit_prepared(struct prepared *pr)
 static int
 sync_each(const struct prepared *pr, int new_dirs)
 {
-	size_t off = 0;
+	const char *tmp, *new;
 
-	while (off < pr->len) {
-		const char *tmp = pr->buf + off, *new;
-		size_t tl = strnlen(tmp, pr->len - off), nl;
-
-		if (tl == pr->len - off)
-			break;
-		new = tmp + tl + 1;
-		nl = strnlen(new, pr->len - off - tl - 1);
-		if (nl == pr->len - off - tl - 1)
-			break;
+	for (size_t off = 0; next_pair(pr, &off, &tmp, &new);) {
 		if (new_dirs) {
 			char dir[PATH_BYTES_MAX];
 			const char *slash = strrchr(new, '/');
@@ -983,7 +983,6 @@ sync_each(const struct prepared *pr, int new_dirs)
 			if (close_checked(fd) == -1)
 				return -1;
 		}
-		off += tl + 1 + nl + 1;
 	}
 	return 0;
 }
