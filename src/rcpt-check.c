@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "control.h"
 #include "die.h"
 #include "line.h"
 #include "rcptcheck.h"
@@ -39,7 +40,10 @@ main(int argc, char **argv)
 	(void)argv;
 	if (argc > 1)
 		usage("<address");
-	/* the network's text is not parsed as root */
+	/* the built-in instance, whatever the caller's environment says,
+	 * and the network's text not parsed as root */
+	if (privileged())
+		pin_builtin_paths();
 	if (geteuid() == 0 && getuid() != 0 && seteuid(getuid()) == -1)
 		die_sys(QEXIT_TEMP, "give up root for the lookup");
 	rbuf_init(&in, 0, 10000);

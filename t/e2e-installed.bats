@@ -227,6 +227,15 @@ except smtplib.SMTPRecipientsRefused as e:
 	chmod 644 "$W/inst/users/assign"
 	[ "$status" -eq 111 ]
 	[[ $output == *'users/assign'* ]]
+	# and the instance is the built-in one, whatever VDMAIL_ROOT says:
+	# one whose users/assign is malformed would be an error (111)
+	mkdir -p "$W/evil/control" "$W/evil/users"
+	echo inst.example >"$W/evil/control/locals"
+	echo 'no assign line' >"$W/evil/users/assign"
+	run bash -c "echo vdtest1@inst.example | VDMAIL_ROOT='$W/evil' '$TOP/libexec/rcpt-check'"
+	[ "$status" -eq 111 ]
+	run bash -c "echo vdtest1@inst.example | setpriv --reuid=$d --regid=$(id -g vdmaild) --clear-groups env VDMAIL_ROOT='$W/evil' '$L/rcpt-check'"
+	[ "$status" -eq 0 ]
 }
 
 @test "installed: a .qmail program line reads the message, not the queue file's envelope" {

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
 
 #include "control.h"
 #include "xio.h"
@@ -31,8 +34,15 @@ privileged(void)
 {
 	static int known = -1;	/* asked once: paths are made at every open */
 
-	if (known == -1)
+	if (known == -1) {
 		known = getuid() != geteuid() || getgid() != getegid();
+#if defined(__linux__)
+		/* started set-user-ID or set-group-ID, whatever the ids are
+		 * now (a program may have set its euid back already) */
+		if (getauxval(AT_SECURE) != 0)
+			known = 1;
+#endif
+	}
 	return known;
 }
 

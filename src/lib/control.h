@@ -25,8 +25,9 @@ struct strlist {
 
 /*
  * Nonzero when running with privileges the caller did not have
- * (setuid/setgid), as the ids were at the first call: a program that
- * later gives them up stays privileged() for the rest of its run.
+ * (setuid/setgid): started so (Linux's AT_SECURE), or with ids that
+ * differ at the first call; a program that later gives them up stays
+ * privileged() for the rest of its run.
  */
 int privileged(void);
 /*
