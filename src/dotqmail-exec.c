@@ -786,6 +786,7 @@ struct prepared {
 	char *buf;
 	size_t len;
 	int overflow;
+	int by_child;		/* may have linked into new/ itself */
 };
 
 /*
@@ -1127,10 +1128,12 @@ deliver_many(size_t n)
 	}
 	for (size_t i = 0; i < forked; i++) {
 		if (!inline_ok || deliver_inline(i, &codes[i],
-		    reports + i * (REPORT_BYTES + 1), &prep[i]) == -1)
+		    reports + i * (REPORT_BYTES + 1), &prep[i]) == -1) {
 			deliver_child(i, null, &codes[i],
 			    reports + i * (REPORT_BYTES + 1),
 			    hfd != -1 ? &prep[i] : NULL);
+			prep[i].by_child = 1;
+		}
 		if (codes[i] != QEXIT_OK)
 			discard(&prep[i]);
 	}
@@ -1148,7 +1151,20 @@ deliver_many(size_t n)
 				    "mailbox filesystem: %s", strerror(errno));
 		}
 		for (size_t i = 0; i < n; i++) {
-			if (codes[i] != QEXIT_OK || prep[i].len == 0)
+			if (codes[i] != QEXIT_OK)
+				continue;
+			if (each && prep[i].by_child && why[0] == '\0') {
+				/* a program or forward line's delivery links its
+				 * Maildir files itself and leaves new/ to our
+				 * syncfs: which new/ is not ours to know */
+				discard(&prep[i]);
+				codes[i] = QEXIT_TEMP;
+				snprintf(reports + i * (REPORT_BYTES + 1),
+				    REPORT_BYTES + 1, "cannot sync the mailbox "
+				    "filesystem: syncfs refused");
+				continue;
+			}
+			if (prep[i].len == 0)
 				continue;
 			if (why[0] != '\0') {
 				discard(&prep[i]);

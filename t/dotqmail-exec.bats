@@ -1191,6 +1191,20 @@ EOF
 	[ "$(grep -c 'O_DIRECTORY' "$S/trace")" = 4 ]
 }
 
+@test "-m: where syncfs is refused, a delivery with a program line (its child links into new/ itself) is deferred; a Maildir-only one is delivered" {
+	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
+	qmail .qmail-m './Maildir/' '|true'
+	qmail .qmail-b './Maildir2/'
+	mkmd "$H/Maildir" "$H/Maildir2"
+	own
+	as_sandbox strace -f -qq -e trace=syncfs -e inject=syncfs:error=EPERM -o "$S/trace" \
+	    dotqmail-exec -m joe "$H" 0 alice@example.org joe-m - m example.com \
+	    0 alice@example.org joe-b - b example.com <"$MSG" >"$T/out" || :
+	[ "$(head -n 1 "$T/out")" = $'1\t111\tcannot sync the mailbox filesystem: syncfs refused' ]
+	[ "$(ls "$H/Maildir2/new" | wc -l)" = 1 ]
+	[ -z "$(find "$H/Maildir2/tmp" -type f)" ]
+}
+
 @test "-m: Maildir-only deliveries are made without a child; a program line, a loop or a missing Maildir still get their own result" {
 	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
 	qmail .qmail-a './Maildir/'
