@@ -364,8 +364,10 @@ load(struct msg *m)
 	mess_path(path, sizeof path, "mess", m->id);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
+		int gone = errno == ENOENT;
+
 		logmsg("error", m, "reason", strerror(errno), NULL, NULL);
-		return errno == ENOENT ? -1 : LOAD_LATER;
+		return gone ? -1 : LOAD_LATER;
 	}
 	r = xread(fd, head, sizeof head);
 	if (r < 0 || fstat(fd, &st) == -1) {

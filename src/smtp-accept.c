@@ -466,7 +466,7 @@ smtp_rcpt(const char *arg)
 		return;
 	}
 	if (nrcpt >= RCPTS_MAX) {
-		refuse_rcpt("452 4.5.3 too many recipients");
+		reply("452 4.5.3 too many recipients");	/* not counted */
 		return;
 	}
 	domain = addr_domain(addr);
@@ -506,7 +506,7 @@ smtp_rcpt(const char *arg)
 		refuse_rcpt("550 5.1.1 sorry, no mailbox here by that name");
 		return;
 	case -1:
-		refuse_rcpt("451 4.3.0 unable to look the recipient up; try again later");
+		reply("451 4.3.0 unable to look the recipient up; try again later");
 		return;
 	}
 	rcpt[nrcpt] = strdup(addr);

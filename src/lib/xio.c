@@ -165,6 +165,7 @@ range_lock(int fd, short type, off_t byte)
 {
 	struct flock fl;
 	struct sigaction sa, old_sa;
+	sigset_t block, old_mask;
 	struct itimerval it, old_it;
 	struct timespec t0, t1;
 	long long theirs, wait = LOCK_WAIT_US, waited;
@@ -180,14 +181,21 @@ range_lock(int fd, short type, off_t byte)
 	if (type == F_UNLCK || (errno != EAGAIN && errno != EACCES))
 		return -1;
 
+	/* the caller's timer and handler swapped for ours with SIGALRM
+	 * blocked: theirs, due meanwhile, comes to ours and is given back */
+	sigemptyset(&block);
+	sigaddset(&block, SIGALRM);
+	sigprocmask(SIG_BLOCK, &block, &old_mask);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_lock_alarm;	/* no SA_RESTART: F_SETLKW ends */
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, &old_sa) == -1)
-		return -1;
-	memset(&it, 0, sizeof it);
 	if (getitimer(ITIMER_REAL, &old_it) == -1)
 		memset(&old_it, 0, sizeof old_it);
+	if (sigaction(SIGALRM, &sa, &old_sa) == -1) {
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		return -1;
+	}
+	memset(&it, 0, sizeof it);
 	theirs = usec(&old_it.it_value);
 	if (theirs > 0 && theirs < wait)
 		wait = theirs;
@@ -197,6 +205,7 @@ range_lock(int fd, short type, off_t byte)
 	lock_alarm = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = setitimer(ITIMER_REAL, &it, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	while (r == 0) {
 		if (lock_alarm) {
 			r = -1;
@@ -219,7 +228,13 @@ range_lock(int fd, short type, off_t byte)
 			set_usec(&old_it.it_value, theirs - waited);
 			setitimer(ITIMER_REAL, &old_it, NULL);
 		} else {
-			raise(SIGALRM);	/* theirs was due: it is theirs */
+			/* theirs was due: it is theirs, and runs on if it
+			 * repeats */
+			if (usec(&old_it.it_interval) > 0) {
+				old_it.it_value = old_it.it_interval;
+				setitimer(ITIMER_REAL, &old_it, NULL);
+			}
+			raise(SIGALRM);
 		}
 	}
 	errno = e;
