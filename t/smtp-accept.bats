@@ -351,6 +351,19 @@ for i in range(2000):
 	expect_reply "${want[@]}"
 }
 
+@test "refused recipients: the 452s past 100 recipients are not counted; the transaction goes through" {
+	local i lines=('HELO client.test' 'MAIL FROM:<a@b.example>') want=("$G" "$H" "$MOK")
+	for i in $(seq 220); do
+		lines+=("RCPT TO:<u$i@example.net>")
+		if [ "$i" -le 100 ]; then want+=("$ROK"); else want+=('452 4.5.3 too many recipients'); fi
+	done
+	session "${lines[@]}" DATA 'Subject: t' '' body . QUIT
+	smtp
+	want+=("$GO" "${reply[224]}" "$BYE")
+	expect_reply "${want[@]}"
+	id_of 224
+}
+
 @test "an address that delivery would certainly bounce gets 550 5.1.1" {
 	rm "$R/alias/.qmail-default"
 	touch "$R/alias/.qmail-postmaster" "$R/alias/.qmail-john" \
