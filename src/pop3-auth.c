@@ -97,19 +97,19 @@ get_line(char *buf, size_t size)
 }
 
 static long long
-now_ms(void)
+now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void
 login(char **sub, char *password)
 {
 	char data[USER_BYTES_MAX + LINE_BYTES_MAX + HOST_BYTES_MAX + 64];
-	long long t0 = now_ms();
+	long long t0 = now_us();
 	size_t ul = strlen(user), pl = strlen(password), n;
 	int p[2], status;
 	pid_t pid;
@@ -148,9 +148,11 @@ login(char **sub, char *password)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		_exit(QEXIT_OK);	/* the session ran and ended */
 	/* the same delay and reply for any failed login */
-	for (long long left; (left = t0 + FAIL_DELAY_MS - now_ms()) > 0;) {
-		struct timespec ts = { (time_t)(left / 1000),
-		    (long)(left % 1000) * 1000000 };
+	/* in microseconds: whole milliseconds could end it 1 ms early */
+	for (long long left; (left = t0 + FAIL_DELAY_MS * 1000LL -
+	    now_us()) > 0;) {
+		struct timespec ts = { (time_t)(left / 1000000),
+		    (long)(left % 1000000) * 1000 };
 
 		nanosleep(&ts, NULL);
 	}
