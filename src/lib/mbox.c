@@ -3,7 +3,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,12 +12,6 @@
 #include "fmt.h"
 #include "mbox.h"
 #include "xio.h"
-
-static void
-on_alarm(int sig)
-{
-	(void)sig;
-}
 
 int
 mbox_dotlock(const char *lock)
@@ -47,24 +40,12 @@ mbox_dotlock(const char *lock)
 int
 mbox_fcntl_lock(int fd)
 {
-	struct sigaction sa, old;
 	struct flock fl;
-	int r, e;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_alarm;	/* no SA_RESTART: the wait ends */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, &old);
 	memset(&fl, 0, sizeof fl);
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
-	alarm(MBOX_LOCK_SECONDS);
-	r = fcntl(fd, F_SETLKW, &fl);
-	e = errno;
-	alarm(0);
-	sigaction(SIGALRM, &old, NULL);
-	errno = e;
-	return r;
+	return lock_wait(fd, &fl, MBOX_LOCK_SECONDS * 1000000LL);
 }
 
 int

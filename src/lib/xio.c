@@ -126,17 +126,10 @@ struct synccount {
 };
 
 /*
- * Take (or, F_UNLCK, let go of) the lock on one byte of fd.  The wait is
- * bounded, LOCK_WAIT_US in all: a holder that is stopped (a local user
- * may stop their own queue-inject) must not hold up every other caller,
- * who then syncs alone instead.  A lock that is free is taken at once;
- * otherwise the caller sleeps in F_SETLKW, woken by the kernel when the
- * holder lets go, or by a timer (ITIMER_REAL, SIGALRM) at the end of the
- * wait.  A timer the caller had set is put back afterwards, less the time
- * waited; if it was due within the wait, it ends the wait and its
- * handler gets its SIGALRM.  0, or -1 (errno ETIMEDOUT after the wait).
+ * The wait of lock_wait(): ITIMER_REAL and SIGALRM, borrowed from the
+ * caller and given back.
  */
-enum { LOCK_WAIT_US = 250000, LOCK_TICK_US = 20000 };
+enum { LOCK_TICK_US = 20000 };
 
 static volatile sig_atomic_t lock_alarm;
 
@@ -160,26 +153,15 @@ set_usec(struct timeval *tv, long long us)
 	tv->tv_usec = (suseconds_t)(us % 1000000);
 }
 
-static int
-range_lock(int fd, short type, off_t byte)
+int
+lock_wait(int fd, struct flock *fl, long long wait)
 {
-	struct flock fl;
 	struct sigaction sa, old_sa;
 	sigset_t block, old_mask;
 	struct itimerval it, old_it;
 	struct timespec t0, t1;
-	long long theirs, wait = LOCK_WAIT_US, waited;
+	long long theirs, waited;
 	int r, e;
-
-	memset(&fl, 0, sizeof fl);
-	fl.l_type = type;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = byte;
-	fl.l_len = 1;
-	if (fcntl(fd, F_SETLK, &fl) == 0)
-		return 0;
-	if (type == F_UNLCK || (errno != EAGAIN && errno != EACCES))
-		return -1;
 
 	/* the caller's timer and handler swapped for ours with SIGALRM
 	 * blocked: theirs, due meanwhile, comes to ours and is given back */
@@ -208,15 +190,16 @@ range_lock(int fd, short type, off_t byte)
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	while (r == 0) {
 		if (lock_alarm) {
+			errno = EINTR;
 			r = -1;
 			break;
 		}
-		if (fcntl(fd, F_SETLKW, &fl) == 0)
+		if (fcntl(fd, F_SETLKW, fl) == 0)
 			break;
 		if (errno != EINTR)
 			r = -1;
 	}
-	e = r == -1 && lock_alarm ? ETIMEDOUT : errno;
+	e = errno;
 	memset(&it, 0, sizeof it);
 	setitimer(ITIMER_REAL, &it, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -239,6 +222,31 @@ range_lock(int fd, short type, off_t byte)
 	}
 	errno = e;
 	return r;
+}
+
+/*
+ * Take (or, F_UNLCK, let go of) the lock on one byte of fd, waiting
+ * LOCK_WAIT_US at most: a holder that is stopped (a local user may stop
+ * their own queue-inject) must not hold up every other caller, who then
+ * syncs alone instead.  0, or -1.
+ */
+enum { LOCK_WAIT_US = 250000 };
+
+static int
+range_lock(int fd, short type, off_t byte)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = byte;
+	fl.l_len = 1;
+	if (fcntl(fd, F_SETLK, &fl) == 0)
+		return 0;
+	if (type == F_UNLCK || (errno != EAGAIN && errno != EACCES))
+		return -1;
+	return lock_wait(fd, &fl, LOCK_WAIT_US);
 }
 
 static int

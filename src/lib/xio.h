@@ -28,6 +28,16 @@ int sync_filesystem_usable(int fd);
  * stopped): a sync of its own.  0, or -1 with errno from the sync.
  */
 int sync_filesystem_shared(int fd, int lockfd);
+struct flock;
+/*
+ * fcntl(fd, F_SETLKW, fl), waiting wait microseconds at most: 0, or -1
+ * (errno EINTR when the wait ran out).  The caller sleeps in the kernel
+ * until the lock is free or a timer (ITIMER_REAL, SIGALRM) ends the
+ * wait; a timer the caller had set is put back afterwards, less the time
+ * waited, and if it fell due within the wait it ends the wait and its
+ * handler gets its SIGALRM.
+ */
+int lock_wait(int fd, struct flock *fl, long long wait);
 int close_checked(int fd);
 /* Close fd on a way out after a failure: errno kept, always -1. */
 int close_failed(int fd);
