@@ -422,20 +422,27 @@ deliverable(const char *addr)
 }
 
 /*
- * A refused RCPT: its reply, and past REFUSED_MAX of them in a session
- * the end of it (each may cost a lookup, in installed mode a program
- * start: a client may not make them without end).
+ * A reply that counts against a limit of the session: past max of them,
+ * 421 and the end instead (a client may not make errors, or lookups and
+ * in installed mode program starts, without end).
  */
 static void
-refuse_rcpt(const char *text)
+counted_reply(unsigned *count, unsigned max, const char *what,
+    const char *text)
 {
-	if (++refused > REFUSED_MAX) {
-		reply("421 4.7.0 %s too many refused recipients, closing "
-		    "connection", me);
+	if (++*count > max) {
+		reply("421 4.7.0 %s too many %s, closing connection", me, what);
 		flush();
 		_exit(QEXIT_OK);
 	}
 	reply("%s", text);
+}
+
+/* A RCPT refused for good. */
+static void
+refuse_rcpt(const char *text)
+{
+	counted_reply(&refused, REFUSED_MAX, "refused recipients", text);
 }
 
 static void
@@ -668,6 +675,7 @@ received_line(struct data *d, const char *id)
 	char line[1024], date[64];
 	time_t now = time(NULL);
 	struct tm tm;
+	size_t n;
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
@@ -680,9 +688,10 @@ received_line(struct data *d, const char *id)
 		    "\tby %s (vdmail) with %s id %s;\n\t%s\n", helo, remoteip,
 		    me, esmtp ? "ESMTP" : "SMTP", id, date);
 	/* into the buffer, ahead of the body: one write for a small message */
-	if (d->len + strlen(line) <= sizeof d->buf) {
-		memcpy(d->buf + d->len, line, strlen(line));
-		d->len += strlen(line);
+	n = strlen(line);
+	if (d->len + n <= sizeof d->buf) {
+		memcpy(d->buf + d->len, line, n);
+		d->len += n;
 	} else {
 		data_puts(d, line);
 	}
@@ -806,12 +815,7 @@ quiet_if_stderr_is_client(void)
 static void
 error_reply(const char *text)
 {
-	if (++errors > ERRORS_MAX) {
-		reply("421 4.7.0 %s too many errors, closing connection", me);
-		flush();
-		_exit(QEXIT_OK);
-	}
-	reply("%s", text);
+	counted_reply(&errors, ERRORS_MAX, "errors", text);
 }
 
 int
