@@ -14,7 +14,6 @@
  * saved set-user-ID, only to become the user the home belongs to, which
  * it is read as.  It answers with its exit status and nothing else.
  */
-#include <errno.h>
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,7 +33,7 @@ main(int argc, char **argv)
 	struct rbuf in;
 	struct route r;
 	size_t len;
-	int k;
+	int k, dropped;
 
 	progname = "rcpt-check";
 	(void)argv;
@@ -44,7 +43,8 @@ main(int argc, char **argv)
 	 * and the network's text not parsed as root */
 	if (privileged())
 		pin_builtin_paths();
-	if (geteuid() == 0 && getuid() != 0 && seteuid(getuid()) == -1)
+	dropped = geteuid() == 0 && getuid() != 0;
+	if (dropped && seteuid(getuid()) == -1)
 		die_sys(QEXIT_TEMP, "give up root for the lookup");
 	rbuf_init(&in, 0, 10000);
 	k = rbuf_getline(&in, line, sizeof line, &len);
@@ -57,8 +57,7 @@ main(int argc, char **argv)
 	if (k != ROUTE_OK || r.kind == ROUTE_REMOTE || r.ext[0] == '\0' ||
 	    r.uid == 0)
 		return QEXIT_OK;
-	if (geteuid() != 0 && getuid() != 0 && seteuid(0) == -1 &&
-	    errno != EPERM)
+	if (dropped && seteuid(0) == -1)
 		die_sys(QEXIT_TEMP, "take root back");
 	if (geteuid() == 0) {
 		gid_t gid = (gid_t)r.gid;
