@@ -94,7 +94,8 @@ struct msg {
 	time_t held_since;
 	struct msg *hnext, **hprev;	/* on the held list while held */
 	struct lroute **lr;		/* each recipient's local route, or NULL */
-	int bad;			/* load() failed: to be forgotten */
+	int bad;			/* load() failed: -1, to be forgotten;
+					 * LOAD_LATER, to be put off */
 };
 
 /* A recipient's local route, kept while its message is loaded. */
@@ -430,6 +431,7 @@ load(struct msg *m)
 static void
 load_later(struct msg *m)
 {
+	m->bad = 0;
 	m->next = time(NULL) + LOAD_RETRY_SECONDS;
 	heap_push(m);
 }
@@ -975,9 +977,8 @@ start_local(struct msg *m, size_t idx, const struct route *r)
 		if (o == m || o->bad)
 			continue;
 		if (!o->loaded && (lr = load(o)) != 0) {
-			if (lr == -1)
-				o->bad = 1;	/* schedule() forgets it */
-			continue;	/* or schedule() puts it off */
+			o->bad = lr;	/* schedule() forgets it or puts it off */
+			continue;
 		}
 		for (size_t i = 0; i < o->n && n < LOCAL_BATCH_MAX; i++)
 			if (o->st[i] == R_PENDING &&
@@ -1517,7 +1518,7 @@ schedule(void)
 	    (hot != NULL || cold != NULL)) {
 		struct msg *m = hot != NULL ? hot : cold;
 
-		int r = m->loaded ? 0 : m->bad ? -1 : load(m);
+		int r = m->loaded ? 0 : m->bad ? m->bad : load(m);
 
 		if (r != 0) {
 			next_ready();

@@ -748,6 +748,37 @@ header() {
 	queue_empty
 }
 
+@test "a message it cannot read for now, met while gathering another's batch, is put off once: one error line, not two" {
+	dot_qmail tmp '|test -f "$HOME/fixed" || { echo not yet; exit 111; }' './Maildir/'
+	qr_start
+	inject sender@abc.com tmp@abc.com
+	inject sender@abc.com tmp@abc.com
+	wait_log '^event=deferred ' 2
+	qr_stop
+	# at a start both are tried in one batch; the one the batch starts
+	# with is the first deferred, the other is met while gathering
+	: >"$QR_LOG"
+	qr_start
+	wait_log '^event=deferred ' 2
+	qr_stop
+	first=$(log_ids '^event=deferred ' | head -n 1)
+	other=$(log_ids '^event=deferred ' | sed -n 2p)
+	[ -n "$other" ] && [ "$first" != "$other" ]
+	as_sandbox chmod 000 "$(state_file "$other")"
+	as_sandbox touch "$H/fixed"
+	: >"$QR_LOG"
+	qr_start
+	wait_log "^event=done msg=$first$"
+	wait_log "^event=error msg=$other "
+	sleep 1
+	[ "$(log_count "^event=error msg=$other ")" -eq 1 ]
+	[ -f "$(mess_file "$other")" ]
+	as_sandbox chmod 640 "$(state_file "$other")"
+	qr_alarm
+	wait_log "^event=done msg=$other$"
+	queue_empty
+}
+
 @test "a group-writable home is deferred; after chmod 755 and SIGALRM the message is delivered" {
 	chmod 0775 "$H"
 	qr_start
