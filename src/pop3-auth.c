@@ -105,8 +105,9 @@ now_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The reply to a refused login; the last one allowed gets the ending. */
 static void
-login(char **sub, char *password)
+login(char **sub, char *password, int last)
 {
 	char data[USER_BYTES_MAX + LINE_BYTES_MAX + HOST_BYTES_MAX + 64];
 	long long t0 = now_us();
@@ -156,7 +157,9 @@ login(char **sub, char *password)
 
 		nanosleep(&ts, NULL);
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+	if (last)
+		out("-ERR too many failed logins\r\n");
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
 		out("-ERR authorization failed\r\n");
 	else
 		out("-ERR temporary failure; try again later\r\n");
@@ -190,9 +193,9 @@ main(int argc, char **argv)
 		if (r == 0)
 			return QEXIT_OK;
 		if (r < 0) {
-			out("-ERR line too long\r\n");
 			if (++errors > ERRORS_MAX)
 				break;
+			out("-ERR line too long\r\n");
 			continue;
 		}
 		arg = strchr(line, ' ');
@@ -215,11 +218,10 @@ main(int argc, char **argv)
 				out("-ERR USER first\r\n");
 				continue;
 			}
-			login(argv + 2, arg);	/* returns only when refused */
-			if (++failures >= LOGINS_MAX) {
-				out("-ERR too many failed logins\r\n");
+			/* returns only when refused */
+			login(argv + 2, arg, ++failures >= LOGINS_MAX);
+			if (failures >= LOGINS_MAX)
 				return QEXIT_OK;
-			}
 		} else if (strcasecmp(line, "CAPA") == 0) {
 			out("+OK capabilities follow\r\nUSER\r\nTOP\r\nUIDL\r\n"
 			    "RESP-CODES\r\nIMPLEMENTATION vdmail\r\n.\r\n");
@@ -229,11 +231,12 @@ main(int argc, char **argv)
 		} else if (strcasecmp(line, "APOP") == 0) {
 			out("-ERR APOP is not offered: use USER and PASS\r\n");
 		} else {
-			out("-ERR authorization first\r\n");
 			if (++errors > ERRORS_MAX)
 				break;
+			out("-ERR authorization first\r\n");
 		}
 	}
+	/* in place of the eleventh error's own reply */
 	out("-ERR too many errors\r\n");
 	return QEXIT_OK;
 }
