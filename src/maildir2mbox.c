@@ -26,7 +26,7 @@
 #include "mbox.h"
 #include "xio.h"
 
-enum { MESSAGES_MAX = 1000000 };
+enum { MESSAGES_MAX = 1000000, SENDER_BYTES_MAX = 1023 };
 
 static char **names;
 static size_t nnames, cap;
@@ -80,7 +80,7 @@ collect(const char *maildir, const char *sub)
 static const char *
 sender_of(int fd)
 {
-	static char s[1024];
+	static char s[SENDER_BYTES_MAX + 1];
 	char head[sizeof s + 16];
 	ssize_t r = pread(fd, head, sizeof head - 1, 0);
 	char *end;
@@ -94,7 +94,8 @@ sender_of(int fd)
 	    (size_t)(end - head - 14)) != NULL)
 		return "MAILER-DAEMON";
 	*end = '\0';
-	(void)fmt(s, sizeof s, "%s", head + 14);
+	if (fmt(s, sizeof s, "%s", head + 14) != 0)
+		return "MAILER-DAEMON";	/* not to be cut short */
 	return s;
 }
 
@@ -104,7 +105,7 @@ main(int argc, char **argv)
 	const char *maildir = getenv("MAILDIR"), *mail = getenv("MAIL");
 	const char *tmp = getenv("MAILTMP");
 	static struct mbox_out o;
-	char lock[4096], buf[65536], ufline[128];
+	char lock[4096], buf[65536], ufline[SENDER_BYTES_MAX + 64];
 	int mfd, tfd;
 
 	progname = "maildir2mbox";

@@ -76,6 +76,21 @@ body three' ]
 	[ "$(sed -n 2p "$MAIL")" = 'Return-Path: <>' ]
 }
 
+@test "a long sender (a VERP or SRS address of about 1000 bytes) is written whole on its own From_ line" {
+	local long
+	long=$(printf 'b%.0s' $(seq 980))@example.org
+	printf 'Return-Path: <%s>\nSubject: long\n\nx\n' "$long" \
+	    >"$MAILDIR/new/1700000001.M1P1.host"
+	# over 1023 bytes: not cut short, but MAILER-DAEMON
+	printf 'Return-Path: <%s>\nSubject: longer\n\ny\n' "$long$long" \
+	    >"$MAILDIR/new/1700000002.M2P2.host"
+	run -0 maildir2mbox
+	[ "$(head -n 1 "$MAIL" | cut -d' ' -f1-2)" = "From $long" ]
+	[ "$(sed -n 2p "$MAIL")" = "Return-Path: <$long>" ]
+	[ "$(sed -n 7p "$MAIL" | cut -d' ' -f1-2)" = 'From MAILER-DAEMON' ]
+	[ "$(wc -l <"$MAIL")" = 12 ]
+}
+
 @test "run again later: the new mail goes after what the first run wrote" {
 	three
 	run -0 maildir2mbox

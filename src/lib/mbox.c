@@ -152,6 +152,8 @@ mbox_from_line(char *buf, size_t size, const char *sender)
 
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
-	(void)fmt(buf, size, "From %s %s\n",
-	    sender[0] != '\0' ? sender : "MAILER-DAEMON", date);
+	/* a line cut short would run into the message's first line */
+	if (sender[0] == '\0' ||
+	    fmt(buf, size, "From %s %s\n", sender, date) != 0)
+		(void)fmt(buf, size, "From MAILER-DAEMON %s\n", date);
 }

@@ -32,7 +32,10 @@ int mbox_put_message(struct mbox_out *o, const char *ufline,
     const char *prefix, int in, off_t off);
 /* Write what is buffered. */
 int mbox_flush(struct mbox_out *o);
-/* "From SENDER DATE\n" for now (sender "" is MAILER-DAEMON). */
+/*
+ * "From SENDER DATE\n" for now; sender "", or one too long for size, is
+ * MAILER-DAEMON.  size: at least 64.
+ */
 void mbox_from_line(char *buf, size_t size, const char *sender);
 
 #endif
