@@ -236,7 +236,7 @@ main(int argc, char **argv)
 		    strcmp(o, "-U") == 0 || strncmp(o, "-o", 2) == 0 ||
 		    strncmp(o, "-q", 2) == 0) {
 			/* accepted for compatibility; nothing to do */
-		} else if (strchr("BCNRVXL", o[1]) != NULL) {
+		} else if (o[1] != '\0' && strchr("BCNRVXL", o[1]) != NULL) {
 			/* options with a value, accepted and ignored */
 			if (o[2] == '\0')
 				i++;

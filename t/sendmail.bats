@@ -255,6 +255,11 @@ EOF
 	run -64 --separate-stderr sm -Z a@example.org <"$T/msg"
 	[ "${stderr_lines[0]}" = 'sendmail: warning: unknown option -Z' ]
 	nothing_queued
+	# a lone - is no option that takes a value: it does not eat the
+	# address after it
+	run -64 --separate-stderr sm - a@example.org <"$T/msg"
+	[ "${stderr_lines[0]}" = 'sendmail: warning: unknown option -' ]
+	nothing_queued
 }
 
 @test "the queue refusing for good (QMAILQUEUE exit 31): 69; for now (exit 71): 75" {
