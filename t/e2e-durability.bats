@@ -35,15 +35,16 @@ victims() {
 }
 
 # killer DIR STOPFILE COUNTFILE: until STOPFILE exists, every 50 to 300 ms
-# SIGKILL some of DIR's queue-run and dotqmail-exec processes: one time in
-# eight queue-run, one time in eight all of them, else one dotqmail-exec
-# picked at random (waiting up to about 100 ms for one to run).  The
-# number of processes killed goes to COUNTFILE.
+# SIGKILL some of DIR's queue-run and dotqmail-exec processes: queue-run
+# first, then one time in eight queue-run, one time in eight all of them,
+# else one dotqmail-exec picked at random (waiting up to about 100 ms for
+# one to run).  The number of processes killed goes to COUNTFILE.
 killer() {
 	local n=0 v q d pid mode
 	while [ ! -e "$2" ]; do
 		sleep "$(printf '0.%03d' $((RANDOM % 251 + 50)))"
 		mode=$((RANDOM % 8))
+		[ "$n" -gt 0 ] || mode=0	# queue-run first, surely
 		for _ in 1 2 3 4 5 6 7 8 9 10; do
 			mapfile -t v < <(victims "$1")
 			q=() d=()
@@ -120,6 +121,9 @@ service_down() {
 	E2E_KILLER=
 	echo "# processes killed: $(cat "$T/kills");" \
 	    "queue-run started $(sendlog "$I" | grep -c 'event=start$') times" >&3
+	# the kills happened: a queue-run was killed and started again
+	[ "$(cat "$T/kills")" -gt 0 ]
+	[ "$(sendlog "$I" | grep -c 'event=start$')" -ge 2 ]
 
 	drain "$I" 60 || {
 		echo "# the queue did not empty in time:" >&3

@@ -199,6 +199,10 @@ s.recv(512); time.sleep(4)' "$SMTP_P" &
 	run setpriv --reuid="$d" --regid="$(id -g vdmaild)" --clear-groups \
 	    "$L/local-spawn" vdtest1@inst.example a@b.c
 	[ "$status" -ne 0 ]
+	# refused by the file's mode (0710, group vdmails), or, where a
+	# kernel lets the exec through, by local-spawn's own check
+	[[ $output == *'Permission denied'* ||
+	    $output == *'only the queue manager may run me'* ]]
 	# a member of the group that is not the queue manager is refused
 	run setpriv --reuid="$d" --regid="$(id -g vdmaild)" \
 	    --groups="$(getent group vdmails | cut -d: -f3)" \

@@ -265,11 +265,11 @@ rep() {
 @test "parse: a label may hold a hyphen inside, never at either end" {
 	run -0 test-addr parse '<a@x-y.example>'
 	[ "$output" = 'ok a@x-y.example||routed=0' ]
-	run test-addr parse '<a@-x.example>'
+	run -1 test-addr parse '<a@-x.example>'
 	[ "$output" = 'err syntax' ]
-	run test-addr parse '<a@x-.example>'
+	run -1 test-addr parse '<a@x-.example>'
 	[ "$output" = 'err syntax' ]
-	run test-addr parse '<a@example.x->'
+	run -1 test-addr parse '<a@example.x->'
 	[ "$output" = 'err syntax' ]
 }
 

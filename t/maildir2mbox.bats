@@ -157,8 +157,12 @@ body three' ]
 	# a lock held by someone else for a moment
 	touch "$MAIL.lock"
 	( sleep 1; rm -f "$MAIL.lock" ) 3>&- &
+	t0=$(now_ms)
 	run -0 maildir2mbox
+	t1=$(now_ms)
 	wait
+	# it waited for the lock to go, not took or removed it at once
+	[ $((t1 - t0)) -ge 900 ]
 	[ "$(grep -c '^From ' "$MAIL")" = 3 ]
 	[ ! -e "$MAIL.lock" ]
 }

@@ -463,7 +463,7 @@ header() {
 	[ "$(maildir_count "$H/Maildir")" = 0 ]
 	qr_stop
 	# queue-check sets it aside
-	run queue-check -n
+	run -1 queue-check -n
 	[[ $output == *'size does not match header'* ]]
 }
 
@@ -511,7 +511,8 @@ header() {
 	for k in 1 2 3; do
 		as_sandbox maildirmake "$S/home/u$k/Maildir"
 	done
-	printf '%s\n' '|sleep 1' | sandbox_write "$S/home/u1/.qmail"
+	printf '%s\n' '|touch "$HOME/started"; sleep 1' |
+	    sandbox_write "$S/home/u1/.qmail"
 	assign() {
 		{
 			for k in 1 2 3; do
@@ -532,8 +533,9 @@ header() {
 	# born a second before the start: backlog, behind u1's
 	sleep 1
 	qr_start
-	# while u1's slow delivery runs, y@ moves from u2 to u3
-	sleep 0.5
+	# while u1's slow delivery runs (y@'s route was looked up when its
+	# batch was gathered, before it began), y@ moves from u2 to u3
+	wait_file "$S/home/u1/started"
 	assign u3
 	wait_log '^event=done ' 2
 	[ "$(maildir_count "$S/home/u2/Maildir")" = 0 ]
@@ -545,13 +547,17 @@ header() {
 	f=$(ls "$Q"/new/*)
 	as_sandbox ln "$f" "$Q/tmp/${f##*/}"
 	qr_start
-	sleep 1.5
-	[ "$(maildir_count "$H/Maildir")" = 0 ]
+	# another message after it, through the same scan of new/: when that
+	# one is done, the first was seen and left
+	inject sender@abc.com abc@abc.com
+	wait_log '^event=done ' 1
+	[ "$(log_count "msg=${f##*/}")" -eq 0 ]
+	[ "$(maildir_count "$H/Maildir")" = 1 ]
 	[ -e "$f" ]
 	rm "$Q/tmp/${f##*/}"
 	as_sandbox sh -c 'printf x >"$1"' sh "$Q/lock/trigger"
-	wait_maildir "$H/Maildir" 1
-	wait_log '^event=done ' 1
+	wait_maildir "$H/Maildir" 2
+	wait_log '^event=done ' 2
 }
 
 @test "inflow: while more messages wait than concurrencylocal, lock/inflow's mtime is fresh; drained, it is 0" {
@@ -763,7 +769,8 @@ header() {
 	qr_stop
 	first=$(log_ids '^event=deferred ' | head -n 1)
 	other=$(log_ids '^event=deferred ' | sed -n 2p)
-	[ -n "$other" ] && [ "$first" != "$other" ]
+	[ -n "$other" ]
+	[ "$first" != "$other" ]
 	as_sandbox chmod 000 "$(state_file "$other")"
 	as_sandbox touch "$H/fixed"
 	: >"$QR_LOG"

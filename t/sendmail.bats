@@ -424,11 +424,11 @@ EOF
 	as_sandbox chmod 0755 "$S/sendmail-as-sandbox"
 	local sendmail=$S/sendmail-as-sandbox
 	[ "$(id -u)" = 0 ] || sendmail=$VDMAIL_BIN/sendmail
-	echo 'Sent with mail(1).' |
-	    run -0 --separate-stderr env HOME="$S" MAILRC=/dev/null \
+	# not in a pipeline: run's $stderr must reach this shell
+	run -0 --separate-stderr env HOME="$S" MAILRC=/dev/null \
 	    mail.mailutils --no-config -n -E "set sendmail=sendmail://$sendmail" \
 	    -s 'through mailutils' -r sender@x.org -a 'Cc: copy@example.net' \
-	    kquincy@test.net
+	    kquincy@test.net <<<'Sent with mail(1).'
 	[ "$stderr" = '' ]
 	one_queued
 	[ "$(cat "$T/got.sender")" = sender@x.org ]

@@ -448,11 +448,24 @@ unix() {
 	dns_use --host-record=two.test,127.0.0.5 --host-record=two.test,127.0.0.3
 	smtpd_start "$T/srv" 127.0.0.3 "$PORT"
 	routes "example.test:two.test:$PORT"
+	# under strace where it may, to see that the dead address was tried
+	local traced=
+	if strace -f -o /dev/null true 2>/dev/null; then
+		traced=1
+		smtp-send() {
+			strace -f -qq -e trace=connect -o "$T/trace.$i" \
+			    "$VDMAIL_LIBEXEC/smtp-send" "$@"
+		}
+	fi
 	for i in 1 2 3 4; do
 		send example.test "$SENDER" a@example.test
 		[ "${lines[0]}" = "$(tabs ok a@example.test "two.test said: 250 2.0.0 ok $i")" ]
 	done
 	[ "$(conn_count "$T/srv")" = 4 ]
+	if [ -n "$traced" ]; then
+		unset -f smtp-send
+		[ "$(cat "$T"/trace.* | grep -c 'inet_addr("127.0.0.5")')" -ge 1 ]
+	fi
 }
 
 # --- MX through DNS (dnsmasq) ---

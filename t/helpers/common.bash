@@ -93,3 +93,8 @@ stop_services() {
 queue_new_count() {
 	find "$1/new" -type f | wc -l
 }
+
+# now_ms: the time, in milliseconds.
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}

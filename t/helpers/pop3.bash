@@ -66,11 +66,6 @@ login_input() {
 	    >"$1" && chmod 0644 "$1"
 }
 
-# now_ms: the time, in milliseconds.
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
 # pop3_py PORT USER PASSWORD CODE: log in with Python's poplib on
 # 127.0.0.1:PORT, then run the Python CODE with `p` the logged-in
 # poplib.POP3 object (bytes lines; `s` turns bytes into str).  A refused
