@@ -197,6 +197,20 @@ nothing_done() {
 	[ "$(queue_count)" = 0 ] || { echo "something was queued" >&2; return 1; }
 }
 
+# hold_lockf FILE SECONDS: an fcntl (lockf) lock on FILE held by another
+# process for SECONDS; returns once it is held.  Sets HOLDER.
+hold_lockf() {
+	python3 - "$1" "$S/locked" "$2" <<'EOF' >/dev/null 2>&1 3>&- &
+import fcntl, sys, time
+f = open(sys.argv[1], 'a')
+fcntl.lockf(f, fcntl.LOCK_EX)
+open(sys.argv[2], 'w').close()
+time.sleep(float(sys.argv[3]))
+EOF
+	HOLDER=$!
+	while [ ! -e "$S/locked" ]; do sleep 0.05; done
+}
+
 # ---- which file ----
 
 @test "no extension: HOME/.qmail decides, not .qmail-default" {
@@ -908,15 +922,7 @@ nothing_done() {
 	qmail .qmail ./mbox
 	: >"$H/mbox"
 	own
-	python3 - "$H/mbox" "$S/locked" <<'EOF' >/dev/null 2>&1 3>&- &
-import fcntl, sys, time
-f = open(sys.argv[1], 'a')
-fcntl.lockf(f, fcntl.LOCK_EX)
-open(sys.argv[2], 'w').close()
-time.sleep(1)
-EOF
-	HOLDER=$!
-	while [ ! -e "$S/locked" ]; do sleep 0.05; done
+	hold_lockf "$H/mbox" 1
 	t0=$(now_ms)
 	run -0 deliver
 	t1=$(now_ms)
@@ -947,15 +953,7 @@ EOF
 	: >"$S/spool/mbox"
 	chown "$SANDBOX_UID:$SANDBOX_GID" "$S/spool/mbox"
 	# the fcntl lock is still taken: one held for a second is waited for
-	python3 - "$S/spool/mbox" "$S/locked" <<'EOF' >/dev/null 2>&1 3>&- &
-import fcntl, sys, time
-f = open(sys.argv[1], 'a')
-fcntl.lockf(f, fcntl.LOCK_EX)
-open(sys.argv[2], 'w').close()
-time.sleep(1)
-EOF
-	HOLDER=$!
-	while [ ! -e "$S/locked" ]; do sleep 0.05; done
+	hold_lockf "$S/spool/mbox" 1
 	t0=$(now_ms)
 	run -0 as_sandbox dotqmail-exec joe "$H" joe '' '' example.com alice@example.org <"$MSG"
 	t1=$(now_ms)
@@ -984,15 +982,7 @@ EOF
 	qmail .qmail ./mbox
 	printf 'old\n' >"$H/mbox"
 	own
-	python3 - "$H/mbox" "$S/locked" <<'EOF' >/dev/null 2>&1 3>&- &
-import fcntl, sys, time
-f = open(sys.argv[1], 'a')
-fcntl.lockf(f, fcntl.LOCK_EX)
-open(sys.argv[2], 'w').close()
-time.sleep(40)
-EOF
-	HOLDER=$!
-	while [ ! -e "$S/locked" ]; do sleep 0.05; done
+	hold_lockf "$H/mbox" 40
 	t0=$(now_ms)
 	run -111 --separate-stderr deliver
 	t1=$(now_ms)
