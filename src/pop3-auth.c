@@ -105,7 +105,8 @@ now_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* The reply to a refused login; the last one allowed gets the ending. */
+/* The reply to a refused login; the last one allowed, if refused for its
+ * password or name, gets the ending. */
 static void
 login(char **sub, char *password, int last)
 {
@@ -157,11 +158,10 @@ login(char **sub, char *password, int last)
 
 		nanosleep(&ts, NULL);
 	}
-	if (last)
-		out("-ERR too many failed logins\r\n");
-	else if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
-		out("-ERR authorization failed\r\n");
-	else
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+		out(last ? "-ERR too many failed logins\r\n" :
+		    "-ERR authorization failed\r\n");
+	else	/* not the client's fault: said so even at the end */
 		out("-ERR temporary failure; try again later\r\n");
 	have_user = 0;
 	wipe(user, sizeof user);

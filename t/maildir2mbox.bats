@@ -76,18 +76,22 @@ body three' ]
 	[ "$(sed -n 2p "$MAIL")" = 'Return-Path: <>' ]
 }
 
-@test "a long sender (a VERP or SRS address of about 1000 bytes) is written whole on its own From_ line" {
-	local long
-	long=$(printf 'b%.0s' $(seq 980))@example.org
+@test "a long sender (a VERP or SRS address) of up to 1023 bytes is written whole on its own From_ line" {
+	local long longer
+	# 1023 bytes, and one more
+	long=$(printf 'b%.0s' $(seq 1011))@example.org
+	longer=b$long
+	[ "${#long}" = 1023 ]
 	printf 'Return-Path: <%s>\nSubject: long\n\nx\n' "$long" \
 	    >"$MAILDIR/new/1700000001.M1P1.host"
 	# over 1023 bytes: not cut short, but MAILER-DAEMON
-	printf 'Return-Path: <%s>\nSubject: longer\n\ny\n' "$long$long" \
+	printf 'Return-Path: <%s>\nSubject: longer\n\ny\n' "$longer" \
 	    >"$MAILDIR/new/1700000002.M2P2.host"
 	run -0 maildir2mbox
 	[ "$(head -n 1 "$MAIL" | cut -d' ' -f1-2)" = "From $long" ]
 	[ "$(sed -n 2p "$MAIL")" = "Return-Path: <$long>" ]
 	[ "$(sed -n 7p "$MAIL" | cut -d' ' -f1-2)" = 'From MAILER-DAEMON' ]
+	[ "$(sed -n 8p "$MAIL")" = "Return-Path: <$longer>" ]
 	[ "$(wc -l <"$MAIL")" = 12 ]
 }
 

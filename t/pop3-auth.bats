@@ -142,6 +142,18 @@ EOF
 	[ "${lines[2]}" = '-ERR temporary failure; try again later' ]
 }
 
+@test "a third temporary failure ends the session too, still called temporary" {
+	run -0 auth "$T/stub111" 'USER jane@abc.com' 'PASS a' 'USER jane@abc.com' \
+	    'PASS b' 'USER jane@abc.com' 'PASS c' QUIT
+	[ "$output" = "+OK $HOST POP3 ready
++OK
+-ERR temporary failure; try again later
++OK
+-ERR temporary failure; try again later
++OK
+-ERR temporary failure; try again later" ]
+}
+
 @test "PASS before USER: -ERR, the program is not run" {
 	run -0 auth "$T/stub0" 'PASS secret' QUIT
 	[ "$output" = "+OK $HOST POP3 ready
