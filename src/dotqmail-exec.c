@@ -644,18 +644,13 @@ delivery_lines(char *path, size_t *len, int quiet)
 static void
 set_lines(void)
 {
-	time_t now = time(NULL);
-	char date[64], owner[PATH_BYTES_MAX], folded[ADDR_BYTES_MAX + 1];
-	struct tm tm;
+	char owner[PATH_BYTES_MAX], folded[ADDR_BYTES_MAX + 1];
 	struct stat st;
 
 	snprintf(recipient, sizeof recipient, "%s@%s", local, domain);
 	snprintf(dtline, sizeof dtline, "Delivered-To: %s\n", recipient);
 	snprintf(rpline, sizeof rpline, "Return-Path: <%s>\n", sender);
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
-	snprintf(ufline, sizeof ufline, "From %s %s\n",
-	    sender[0] != '\0' ? sender : "MAILER-DAEMON", date);
+	mbox_from_line(ufline, sizeof ufline, sender);
 	/* mailing lists: with .qmail-EXT-owner, bounces go to LOCAL-owner */
 	snprintf(newsender, sizeof newsender, "%s", sender);
 	dotqmail_fold(folded, sizeof folded, ext);
