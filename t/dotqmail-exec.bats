@@ -197,6 +197,16 @@ nothing_done() {
 	[ "$(queue_count)" = 0 ] || { echo "something was queued" >&2; return 1; }
 }
 
+# three_addresses: .qmail-a and .qmail-c deliver to ./Maildir/, .qmail-b
+# to ./Maildir2/; both made, all owned by the user.
+three_addresses() {
+	qmail .qmail-a './Maildir/'
+	qmail .qmail-b './Maildir2/'
+	qmail .qmail-c './Maildir/'
+	mkmd "$H/Maildir" "$H/Maildir2"
+	own
+}
+
 # hold_lockf FILE SECONDS: an fcntl (lockf) lock on FILE held by another
 # process for SECONDS; returns once it is held.  Sets HOLDER.
 hold_lockf() {
@@ -1140,11 +1150,7 @@ EOF
 
 @test "-m: Maildirs on HOME's filesystem: files written in tmp/, one syncfs, linked into new/, one more syncfs; no fsync" {
 	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
-	qmail .qmail-a './Maildir/'
-	qmail .qmail-b './Maildir2/'
-	qmail .qmail-c './Maildir/'
-	mkmd "$H/Maildir" "$H/Maildir2"
-	own
+	three_addresses
 	as_sandbox strace -f -qq -e trace=fsync,fdatasync,syncfs,open,openat -o "$S/trace" \
 	    dotqmail-exec -m joe "$H" 0 alice@example.org joe-a - a example.com \
 	    0 alice@example.org joe-b - b example.com 0 alice@example.org joe-c - c example.com <"$MSG" >"$T/out"
@@ -1168,11 +1174,7 @@ EOF
 
 @test "-m: where syncfs is refused (EPERM), each file is fsynced before its link and each new/ after: delivered, nothing left in tmp/" {
 	strace -f -o /dev/null true 2>/dev/null || skip 'ptrace is not permitted here'
-	qmail .qmail-a './Maildir/'
-	qmail .qmail-b './Maildir2/'
-	qmail .qmail-c './Maildir/'
-	mkmd "$H/Maildir" "$H/Maildir2"
-	own
+	three_addresses
 	as_sandbox strace -f -qq -e trace=fsync,syncfs,open,openat,link,linkat,rename \
 	    -e inject=syncfs:error=EPERM -o "$S/trace" \
 	    dotqmail-exec -m joe "$H" 0 alice@example.org joe-a - a example.com \

@@ -57,6 +57,23 @@ header() {
 	sed -n "/^\$/q; /^$1: /{p;q;}" "$2"
 }
 
+# fails_until_fixed: deliveries to tmp@abc.com fail for now ("program
+# exited 111: not yet") until $H/fixed exists, then go to its Maildir.
+fails_until_fixed() {
+	dot_qmail tmp '|test -f "$HOME/fixed" || { echo not yet; exit 111; }' './Maildir/'
+}
+
+# deferred_once: a message to tmp@abc.com, deferred by a queue-run that
+# is then stopped (QR_STATUS set).  Sets id.
+deferred_once() {
+	fails_until_fixed
+	qr_start
+	inject sender@abc.com tmp@abc.com
+	wait_log '^event=deferred '
+	id=$(log_ids '^event=new ')
+	qr_stop
+}
+
 # --- usage and exit status ---
 
 @test "an argument is a usage error: exit 100" {
@@ -222,7 +239,7 @@ header() {
 }
 
 @test "a temporary failure is deferred, kept, recorded, retried on SIGALRM, and delivered once fixed" {
-	dot_qmail tmp '|test -f "$HOME/fixed" || { echo not yet; exit 111; }' './Maildir/'
+	fails_until_fixed
 	qr_start
 	inject sender@abc.com tmp@abc.com
 	wait_log '^event=deferred '
@@ -682,12 +699,7 @@ header() {
 }
 
 @test "a deferred message in mess/ is tried again as soon as queue-run starts" {
-	dot_qmail tmp '|test -f "$HOME/fixed" || { echo not yet; exit 111; }' './Maildir/'
-	qr_start
-	inject sender@abc.com tmp@abc.com
-	wait_log '^event=deferred '
-	id=$(log_ids '^event=new ')
-	qr_stop
+	deferred_once
 	[ "$QR_STATUS" -eq 0 ]
 	[ -f "$(mess_file "$id")" ]
 	as_sandbox touch "$H/fixed"
@@ -701,7 +713,7 @@ header() {
 
 @test "a state line cut short (a crash or a full disk mid-append) is no mark: its recipient is tried again, and later marks start a line of their own" {
 	dot_qmail ok './Maildir/'
-	dot_qmail tmp '|test -f "$HOME/fixed" || { echo not yet; exit 111; }' './Maildir/'
+	fails_until_fixed
 	qr_start
 	inject sender@abc.com ok@abc.com tmp@abc.com
 	wait_log '^event=deferred '
@@ -730,12 +742,7 @@ header() {
 }
 
 @test "a message it cannot read for now (an unreadable state file) is put off, not dropped nor fatal: the others go on, and it goes once readable" {
-	dot_qmail tmp '|test -f "$HOME/fixed" || { echo not yet; exit 111; }' './Maildir/'
-	qr_start
-	inject sender@abc.com tmp@abc.com
-	wait_log '^event=deferred '
-	id=$(log_ids '^event=new ')
-	qr_stop
+	deferred_once
 	as_sandbox chmod 000 "$(state_file "$id")"
 	as_sandbox touch "$H/fixed"
 	qr_start
@@ -755,7 +762,7 @@ header() {
 }
 
 @test "a message it cannot read for now, met while gathering another's batch, is put off once: one error line, not two" {
-	dot_qmail tmp '|test -f "$HOME/fixed" || { echo not yet; exit 111; }' './Maildir/'
+	fails_until_fixed
 	qr_start
 	inject sender@abc.com tmp@abc.com
 	inject sender@abc.com tmp@abc.com
@@ -803,7 +810,7 @@ header() {
 }
 
 @test "under supervise: svc -a retries at once, svc -d stops it cleanly" {
-	dot_qmail tmp '|test -f "$HOME/fixed" || { echo not yet; exit 111; }' './Maildir/'
+	fails_until_fixed
 	sv_start
 	inject sender@abc.com tmp@abc.com
 	wait_log '^event=deferred '
