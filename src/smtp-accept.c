@@ -573,11 +573,21 @@ data_put(struct data *d, char c)
 		data_flush(d);
 }
 
+/* Bytes of our own (the Received: line), not counted nor looked at. */
 static void
 data_puts(struct data *d, const char *s)
 {
-	if (d->fd != -1 && write_all(d->fd, s, strlen(s)) == -1)
-		d->fd = -1;
+	size_t n = strlen(s);
+
+	if (d->len + n > sizeof d->buf)
+		data_flush(d);
+	if (n > sizeof d->buf) {
+		if (d->fd != -1 && write_all(d->fd, s, n) == -1)
+			d->fd = -1;
+		return;
+	}
+	memcpy(d->buf + d->len, s, n);
+	d->len += n;
 }
 
 /*
@@ -675,7 +685,6 @@ received_line(struct data *d, const char *id)
 	char line[1024], date[64];
 	time_t now = time(NULL);
 	struct tm tm;
-	size_t n;
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
@@ -687,14 +696,7 @@ received_line(struct data *d, const char *id)
 		snprintf(line, sizeof line, "Received: from %s ([%s])\n"
 		    "\tby %s (vdmail) with %s id %s;\n\t%s\n", helo, remoteip,
 		    me, esmtp ? "ESMTP" : "SMTP", id, date);
-	/* into the buffer, ahead of the body: one write for a small message */
-	n = strlen(line);
-	if (d->len + n <= sizeof d->buf) {
-		memcpy(d->buf + d->len, line, n);
-		d->len += n;
-	} else {
-		data_puts(d, line);
-	}
+	data_puts(d, line);	/* buffered: one write for a small message */
 }
 
 static void
