@@ -96,6 +96,8 @@ struct msg {
 	struct lroute **lr;		/* each recipient's local route, or NULL */
 	int bad;			/* load() failed: -1, to be forgotten;
 					 * LOAD_LATER, to be put off */
+	int unfinished;			/* the state file ends in a line left */
+	off_t whole;			/* unfinished, after these bytes */
 };
 
 /* A recipient's local route, kept while its message is loaded. */
@@ -311,7 +313,9 @@ read_state(struct msg *m)
 	FILE *f;
 	size_t len = 0;
 	ssize_t r;
+	off_t whole = 0;
 
+	m->unfinished = 0;
 	mess_path(path, sizeof path, "state", m->id);
 	f = fopen(path, "re");
 	if (f == NULL)
@@ -320,8 +324,14 @@ read_state(struct msg *m)
 		unsigned long idx, tries;
 		char kind;
 
-		if (data[r - 1] != '\n')
-			break;		/* a line cut by a crash: ignore it */
+		if (data[r - 1] != '\n') {
+			/* a line cut by a crash: no mark, and write_marks()
+			 * cuts it off */
+			m->unfinished = 1;
+			m->whole = whole;
+			break;
+		}
+		whole += r;
 		data[r - 1] = '\0';
 		if (!queue_state_line(data, &kind, &idx, &p) || idx >= m->n)
 			continue;
@@ -462,64 +472,35 @@ unhold(struct msg *m)
 }
 
 /*
- * A line left unfinished at the end of the state file (a crash or a full
- * disk during an append) is cut off, so that the next append starts a
- * line of its own instead of completing it into a mark never made.
- * Sets *size to the file's length after: 0, or -1.
- */
-static int
-cut_unfinished(int fd, off_t *size)
-{
-	struct stat st;
-	char b[512];
-	off_t end;
-
-	if (fstat(fd, &st) == -1)
-		return -1;
-	*size = end = st.st_size;
-	while (end > 0) {
-		size_t n = end < (off_t)sizeof b ? (size_t)end : sizeof b;
-
-		if (pread(fd, b, n, end - (off_t)n) != (ssize_t)n)
-			return -1;
-		for (size_t i = n; i > 0; i--) {
-			if (b[i - 1] == '\n') {
-				off_t keep = end - (off_t)n + (off_t)i;
-
-				if (keep < *size && ftruncate(fd, keep) == -1)
-					return -1;
-				*size = keep;
-				return 0;
-			}
-		}
-		end -= (off_t)n;
-	}
-	if (*size > 0 && ftruncate(fd, 0) == -1)
-		return -1;
-	*size = 0;
-	return 0;
-}
-
-/*
- * Append the held marks to state/B/ID (not synced).  A write that fails
- * part way (a full disk) is taken back, so that no cut line stays.
+ * Append the held marks to state/B/ID (not synced).  A line left
+ * unfinished at its end (a crash or a full disk during an append) is cut
+ * off first, so that the append starts a line of its own instead of
+ * completing it into a mark never made; a write that fails part way is
+ * taken back, or else cut off before the next append.
  */
 static void
 write_marks(struct msg *m)
 {
 	char path[128];
-	off_t size = -1;
+	struct stat st;
+	off_t size = 0;
 	int fd, ok;
 
 	if (m->heldlen == 0)
 		return;
 	mess_path(path, sizeof path, "state", m->id);
-	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	ok = fd != -1 && cut_unfinished(fd, &size) == 0;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	ok = fd != -1 && fstat(fd, &st) == 0;
+	if (ok)
+		size = st.st_size;
+	if (ok && m->unfinished) {
+		ok = ftruncate(fd, m->whole) == 0;
+		m->unfinished = !ok;
+		size = m->whole;
+	}
 	if (ok && write_all(fd, m->held, m->heldlen) == -1) {
-		if (ftruncate(fd, size) == -1) {
-			/* cut off before the next append, or ignored if last */
-		}
+		m->unfinished = ftruncate(fd, size) == -1;
+		m->whole = size;
 		ok = 0;
 	}
 	if (fd != -1 && close_checked(fd) == -1)
